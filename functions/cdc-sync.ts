@@ -1,4 +1,17 @@
-import type { MSKEvent, SelfManagedKafkaEvent } from 'aws-lambda';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, MSKEvent, SelfManagedKafkaEvent } from 'aws-lambda';
+import { type BatchSummary, syncBatch } from '../shared/cdc/sync-batch';
+import { getConfig } from '../shared/config/load';
+import { logger, metrics } from '../shared/observability';
 
-// Stub until the CDC sync issue lands.
-export const handler = async (_event: MSKEvent | SelfManagedKafkaEvent): Promise<void> => {};
+// Parsed and validated at cold start: a bad config fails the init, naming the key.
+const config = getConfig();
+
+export const handler = middy(
+  (event: MSKEvent | SelfManagedKafkaEvent, context: Context): Promise<BatchSummary> =>
+    syncBatch(event, config, () => context.getRemainingTimeInMillis()),
+)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectServer } from '../db/server';
-import type { ColumnInfo, TableSchema } from '../types';
+import type { ColumnInfo, ServerInfo, SqlRow, Statement, TableSchema } from '../types';
 import {
   assembleCount,
   assembleDelete,
@@ -103,7 +103,7 @@ describe('assembleUpsert', () => {
       [{ id: '9' }],
       [{ sql: 'INSERT INTO `shop`.`t``x` (`id`) VALUES (?) ON DUPLICATE KEY UPDATE `id` = `id`', params: ['9'] }],
     ],
-  ])('%s', (_name, server, rows, expected) => {
+  ] as [string, ServerInfo, SqlRow[], Statement[]][])('%s', (_name, server, rows, expected) => {
     expect(assembleUpsert(t1, rows, server)).toEqual(expected);
   });
 

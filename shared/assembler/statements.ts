@@ -48,8 +48,8 @@ export function writableColumns(table: TableSchema, row: SqlRow): string[] {
 }
 
 /** Groups rows that set the same columns, so each group is one multi-row statement shape. */
-function groupByColumns(table: TableSchema, rows: readonly SqlRow[]): Map<string, { columns: string[]; rows: SqlRow[] }> {
-  const groups = new Map<string, { columns: string[]; rows: SqlRow[] }>();
+function groupByColumns<R extends SqlRow>(table: TableSchema, rows: readonly R[]): Map<string, { columns: string[]; rows: R[] }> {
+  const groups = new Map<string, { columns: string[]; rows: R[] }>();
   for (const row of rows) {
     const columns = writableColumns(table, row);
     const key = columns.join('\u0000');
@@ -68,24 +68,32 @@ function valuesClause(columns: readonly string[], rows: readonly SqlRow[]): { sq
   };
 }
 
-function assembleInsertLike(
+/** A statement together with the rows it writes, so a failed statement can be retried row by row. */
+export interface RowsStatement<R extends SqlRow = SqlRow> {
+  statement: Statement;
+  rows: R[];
+}
+
+function assembleInsertLike<R extends SqlRow>(
   verb: 'INSERT' | 'REPLACE',
   table: TableSchema,
-  rows: readonly SqlRow[],
+  rows: readonly R[],
   onDuplicate: ((columns: string[]) => string) | null,
   limits: ChunkLimits,
-): Statement[] {
-  const statements: Statement[] = [];
+): RowsStatement<R>[] {
+  const out: RowsStatement<R>[] = [];
   for (const { columns, rows: groupRows } of groupByColumns(table, rows).values()) {
     if (columns.length === 0) continue;
     for (const part of chunk(groupRows, rowWeight(columns), limits)) {
       const values = valuesClause(columns, part);
       const head = `${verb} INTO ${quoteTable(table.ref)} (${columns.map(q).join(', ')}) VALUES ${values.sql}`;
-      statements.push({ sql: onDuplicate ? `${head}${onDuplicate(columns)}` : head, params: values.params });
+      out.push({ statement: { sql: onDuplicate ? `${head}${onDuplicate(columns)}` : head, params: values.params }, rows: part });
     }
   }
-  return statements;
+  return out;
 }
+
+const statementsOf = (parts: RowsStatement[]): Statement[] => parts.map((p) => p.statement);
 
 /**
  * Insert-or-update by the table's keys. Columns a row does not carry keep their offline values on
@@ -98,6 +106,15 @@ export function assembleUpsert(
   server: ServerInfo,
   limits: ChunkLimits = DEFAULT_LIMITS,
 ): Statement[] {
+  return statementsOf(assembleUpsertParts(table, rows, server, limits));
+}
+
+export function assembleUpsertParts<R extends SqlRow>(
+  table: TableSchema,
+  rows: readonly R[],
+  server: ServerInfo,
+  limits: ChunkLimits = DEFAULT_LIMITS,
+): RowsStatement<R>[] {
   const identity = new Set(table.identity);
   return assembleInsertLike(
     'INSERT',
@@ -118,11 +135,19 @@ export function assembleUpsert(
 
 /** Plain multi-row INSERT: a duplicate is an error. */
 export function assembleInsert(table: TableSchema, rows: readonly SqlRow[], limits = DEFAULT_LIMITS): Statement[] {
-  return assembleInsertLike('INSERT', table, rows, null, limits);
+  return statementsOf(assembleInsertLike('INSERT', table, rows, null, limits));
 }
 
 /** REPLACE INTO: deletes every row the new one collides with (PK or unique key), then inserts. */
 export function assembleReplace(table: TableSchema, rows: readonly SqlRow[], limits = DEFAULT_LIMITS): Statement[] {
+  return statementsOf(assembleReplaceParts(table, rows, limits));
+}
+
+export function assembleReplaceParts<R extends SqlRow>(
+  table: TableSchema,
+  rows: readonly R[],
+  limits = DEFAULT_LIMITS,
+): RowsStatement<R>[] {
   return assembleInsertLike('REPLACE', table, rows, null, limits);
 }
 

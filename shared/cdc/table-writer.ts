@@ -1,0 +1,303 @@
+import {
+  assembleDelete,
+  assembleSelectByKeys,
+  assembleTruncate,
+  assembleUpsertParts,
+  type RowsStatement,
+} from '../assembler/statements';
+import type { Querier } from '../db/connection';
+import { classifyError } from '../db/errors';
+import { tableName } from '../db/identifiers';
+import type { RowChange, ServerInfo, SourcePosition, SqlRow, TableRef, TableSchema } from '../types';
+import { hasAll, keyString, pick, uniqueValues } from './keys';
+
+/** Tags a row object with its pending entry without it becoming a column (symbols are not own string keys). */
+const ENTRY: unique symbol = Symbol('entry');
+
+export type ConflictPolicy = 'overwrite' | 'skip';
+
+export interface TableCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** Deletes of rows the offline table did not have: nothing to do, nothing lost. */
+  absent: number;
+  skipped: number;
+  conflicts: number;
+  failed: number;
+  truncated: number;
+  droppedColumns: number;
+}
+
+export const emptyCounts = (): TableCounts => ({
+  inserted: 0,
+  updated: 0,
+  deleted: 0,
+  absent: 0,
+  skipped: 0,
+  conflicts: 0,
+  failed: 0,
+  truncated: 0,
+  droppedColumns: 0,
+});
+
+/** Where per-row events go: logs with `topic-partition@offset`, metrics, dead letters. */
+export interface ApplyObserver {
+  conflict(position: SourcePosition, table: TableRef, detail: string): void;
+  rowFailed(position: SourcePosition, table: TableRef, error: Error): void;
+}
+
+export class RowError extends Error {
+  override name = 'RowError';
+}
+
+interface PendingUpsert {
+  key: string;
+  row: SqlRow;
+  /** What the first buffered change for this key expected: the row absent (insert) or present (update). */
+  first: 'insert' | 'update';
+  hadUpdate: boolean;
+  snapshot: boolean;
+  positions: SourcePosition[];
+}
+
+interface PendingDelete {
+  key: string;
+  keyRow: SqlRow;
+  position: SourcePosition;
+}
+
+/**
+ * Buffers one table's changes and writes them as multi-row statements, keeping the end state equal
+ * to applying them one by one:
+ * - changes to one key coalesce into the net row (a later update overrides an earlier one);
+ * - a delete flushes pending upserts of its key, an upsert flushes pending deletes of its key;
+ * - a change whose unique values (before or after) meet another pending key's flushes first, so
+ *   swaps of unique values never reorder.
+ * Flushing checks the offline table: which keys exist (insert vs update, the conflict policy) and
+ * which other rows hold the same unique values (overwrite evicts them, skip keeps them).
+ */
+export class TableWriter {
+  private upserts = new Map<string, PendingUpsert>();
+  private upsertValues = new Map<string, string>();
+  private deletes = new Map<string, PendingDelete>();
+  private deleteValues = new Map<string, string>();
+
+  constructor(
+    private readonly q: Querier,
+    readonly table: TableSchema,
+    private readonly server: ServerInfo,
+    private readonly policy: ConflictPolicy,
+    readonly counts: TableCounts,
+    private readonly observer: ApplyObserver,
+  ) {}
+
+  async add(change: RowChange<SqlRow>): Promise<void> {
+    const id = this.table.identity;
+    switch (change.kind) {
+      case 'truncate':
+        await this.flush();
+        await this.q.execute(assembleTruncate(this.table));
+        this.counts.truncated += 1;
+        return;
+      case 'delete':
+        return this.addDelete(change.before, change.position);
+      case 'insert':
+        return this.addUpsert(change.after, undefined, change.position, 'insert', change.snapshot === true);
+      case 'update': {
+        const before = change.before;
+        if (before && hasAll(before, id) && keyString(this.table, before, id) !== keyString(this.table, change.after, id)) {
+          // A primary-key change: the old key goes, the new key arrives.
+          await this.addDelete(before, change.position);
+          return this.addUpsert(change.after, undefined, change.position, 'insert', false);
+        }
+        return this.addUpsert(change.after, before, change.position, 'update', false);
+      }
+    }
+  }
+
+  private requireKey(row: SqlRow, position: SourcePosition): string | undefined {
+    if (hasAll(row, this.table.identity)) return keyString(this.table, row, this.table.identity);
+    this.counts.failed += 1;
+    this.observer.rowFailed(
+      position,
+      this.table.ref,
+      new RowError(`row lacks key column(s) ${this.table.identity.join(', ')} of ${tableName(this.table.ref)}`),
+    );
+    return undefined;
+  }
+
+  private async addDelete(before: SqlRow, position: SourcePosition): Promise<void> {
+    const key = this.requireKey(before, position);
+    if (key === undefined) return;
+    const values = uniqueValues(this.table, before);
+    if (this.upserts.has(key) || values.some((v) => this.upsertValues.has(v))) await this.flushUpserts();
+    this.deletes.set(key, { key, keyRow: pick(before, this.table.identity), position });
+    for (const v of values) this.deleteValues.set(v, key);
+  }
+
+  private async addUpsert(
+    after: SqlRow,
+    before: SqlRow | undefined,
+    position: SourcePosition,
+    kind: 'insert' | 'update',
+    snapshot: boolean,
+  ): Promise<void> {
+    const key = this.requireKey(after, position);
+    if (key === undefined) return;
+    const values = [...uniqueValues(this.table, after), ...(before ? uniqueValues(this.table, before) : [])];
+    if (this.deletes.has(key) || values.some((v) => this.deleteValues.has(v))) await this.flushDeletes();
+    if (values.some((v) => (this.upsertValues.get(v) ?? key) !== key)) await this.flushUpserts();
+    const pending = this.upserts.get(key);
+    if (pending) {
+      pending.row = { ...pending.row, ...after };
+      pending.hadUpdate ||= kind === 'update';
+      pending.snapshot ||= snapshot;
+      pending.positions.push(position);
+    } else {
+      this.upserts.set(key, { key, row: after, first: kind, hadUpdate: kind === 'update', snapshot, positions: [position] });
+    }
+    for (const v of values) this.upsertValues.set(v, key);
+  }
+
+  async flush(): Promise<void> {
+    await this.flushDeletes();
+    await this.flushUpserts();
+  }
+
+  private async flushDeletes(): Promise<void> {
+    const pending = [...this.deletes.values()];
+    this.deletes.clear();
+    this.deleteValues.clear();
+    if (pending.length === 0) return;
+    let deleted = 0;
+    for (const stmt of assembleDelete(this.table, pending.map((d) => d.keyRow))) {
+      deleted += (await this.q.execute(stmt)).affectedRows;
+    }
+    this.counts.deleted += deleted;
+    this.counts.absent += pending.length - deleted;
+  }
+
+  /** Keys (identity strings) of the pending rows that the offline table already has. */
+  private async existingKeys(entries: PendingUpsert[]): Promise<Set<string>> {
+    const id = this.table.identity;
+    const found = new Set<string>();
+    for (const stmt of assembleSelectByKeys(this.table, id, entries.map((e) => e.row), id)) {
+      for (const row of await this.q.select(stmt.sql, stmt.params)) found.add(keyString(this.table, row, id));
+    }
+    return found;
+  }
+
+  /** Offline rows that hold a pending row's unique value under another key, per pending key. */
+  private async collisions(entries: PendingUpsert[]): Promise<Map<string, { keyName: string; other: SqlRow }[]>> {
+    const id = this.table.identity;
+    const out = new Map<string, { keyName: string; other: SqlRow }[]>();
+    for (const uk of this.table.uniqueKeys) {
+      if (uk.columns.join() === id.join()) continue;
+      const holders = new Map<string, PendingUpsert>();
+      for (const e of entries) if (hasAll(e.row, uk.columns)) holders.set(keyString(this.table, e.row, uk.columns), e);
+      if (holders.size === 0) continue;
+      const rows = [...holders.values()].map((e) => e.row);
+      for (const stmt of assembleSelectByKeys(this.table, uk.columns, rows, [...new Set([...id, ...uk.columns])])) {
+        for (const other of await this.q.select(stmt.sql, stmt.params)) {
+          const holder = holders.get(keyString(this.table, other, uk.columns));
+          if (!holder || keyString(this.table, other, id) === holder.key) continue;
+          const list = out.get(holder.key) ?? [];
+          list.push({ keyName: uk.name, other: pick(other, id) });
+          out.set(holder.key, list);
+        }
+      }
+    }
+    return out;
+  }
+
+  private async flushUpserts(): Promise<void> {
+    const entries = [...this.upserts.values()];
+    this.upserts.clear();
+    this.upsertValues.clear();
+    if (entries.length === 0) return;
+    const present = await this.existingKeys(entries);
+    const collisions = await this.collisions(entries);
+    const writes: (SqlRow & { [ENTRY]?: PendingUpsert })[] = [];
+    const evict = new Map<string, SqlRow>();
+    for (const e of entries) {
+      const position = e.positions[e.positions.length - 1] as SourcePosition;
+      const isPresent = present.has(e.key);
+      if (this.policy === 'skip' && !e.snapshot) {
+        const why =
+          isPresent && e.first === 'insert' && !e.hadUpdate
+            ? 'insert of a key the offline table already has'
+            : !isPresent && e.first === 'update'
+              ? 'update of a row the offline table does not have'
+              : undefined;
+        if (why) {
+          this.skip(position, `${why}: skipped (onConflict: skip)`);
+          continue;
+        }
+      }
+      const clashes = collisions.get(e.key) ?? [];
+      if (clashes.length > 0) {
+        const names = [...new Set(clashes.map((c) => c.keyName))].join(', ');
+        if (this.policy === 'skip') {
+          this.skip(position, `unique key ${names} is held by another offline row: skipped (onConflict: skip)`);
+          continue;
+        }
+        for (const c of clashes) evict.set(keyString(this.table, c.other, this.table.identity), c.other);
+        this.counts.conflicts += 1;
+        this.observer.conflict(position, this.table.ref, `unique key ${names} was held by another offline row: replaced`);
+      }
+      writes.push(Object.assign({ ...e.row }, { [ENTRY]: e }));
+      if (isPresent) this.counts.updated += 1;
+      else this.counts.inserted += 1;
+    }
+    if (evict.size > 0) {
+      for (const stmt of assembleDelete(this.table, [...evict.values()])) await this.q.execute(stmt);
+    }
+    for (const part of assembleUpsertParts(this.table, writes, this.server)) await this.writePart(part, present);
+  }
+
+  private skip(position: SourcePosition, detail: string): void {
+    this.counts.skipped += 1;
+    this.counts.conflicts += 1;
+    this.observer.conflict(position, this.table.ref, detail);
+  }
+
+  /**
+   * Runs one multi-row statement. When the server refuses a value, InnoDB has rolled back just that
+   * statement: the rows are tried one by one so that only the bad ones fail.
+   */
+  private async writePart(part: RowsStatement<SqlRow & { [ENTRY]?: PendingUpsert }>, present: Set<string>): Promise<void> {
+    try {
+      await this.q.execute(part.statement);
+      return;
+    } catch (err) {
+      if (classifyError(err) !== 'data') throw err;
+      if (part.rows.length === 1) {
+        this.failRow(part.rows[0], present, err as Error);
+        return;
+      }
+    }
+    for (const row of part.rows) {
+      const [single] = assembleUpsertParts(this.table, [row], this.server);
+      if (!single) continue;
+      try {
+        await this.q.execute(single.statement);
+      } catch (err) {
+        if (classifyError(err) !== 'data') throw err;
+        this.failRow(row, present, err as Error);
+      }
+    }
+  }
+
+  private failRow(row: (SqlRow & { [ENTRY]?: PendingUpsert }) | undefined, present: Set<string>, err: Error): void {
+    const entry = row?.[ENTRY];
+    if (!entry) throw err;
+    // It was counted as written when planned.
+    if (present.has(entry.key)) this.counts.updated -= 1;
+    else this.counts.inserted -= 1;
+    this.counts.failed += 1;
+    for (const position of entry.positions) {
+      this.observer.rowFailed(position, this.table.ref, new RowError(err.message, { cause: err }));
+    }
+  }
+}
