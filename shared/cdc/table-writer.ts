@@ -1,6 +1,5 @@
 import {
   assembleDelete,
-  assembleSelectByKeys,
   assembleTruncate,
   assembleUpsertParts,
   type RowsStatement,
@@ -9,7 +8,8 @@ import type { Querier } from '../db/connection';
 import { classifyError } from '../db/errors';
 import { tableName } from '../db/identifiers';
 import type { RowChange, ServerInfo, SourcePosition, SqlRow, TableRef, TableSchema } from '../types';
-import { hasAll, keyString, pick, uniqueValues } from './keys';
+import { existingKeys, findCollisions } from '../plan/lookups';
+import { hasAll, keyString, pick, uniqueValues } from '../plan/keys';
 
 /** Tags a row object with its pending entry without it becoming a column (symbols are not own string keys). */
 const ENTRY: unique symbol = Symbol('entry');
@@ -178,46 +178,14 @@ export class TableWriter {
     this.counts.absent += pending.length - deleted;
   }
 
-  /** Keys (identity strings) of the pending rows that the offline table already has. */
-  private async existingKeys(entries: PendingUpsert[]): Promise<Set<string>> {
-    const id = this.table.identity;
-    const found = new Set<string>();
-    for (const stmt of assembleSelectByKeys(this.table, id, entries.map((e) => e.row), id)) {
-      for (const row of await this.q.select(stmt.sql, stmt.params)) found.add(keyString(this.table, row, id));
-    }
-    return found;
-  }
-
-  /** Offline rows that hold a pending row's unique value under another key, per pending key. */
-  private async collisions(entries: PendingUpsert[]): Promise<Map<string, { keyName: string; other: SqlRow }[]>> {
-    const id = this.table.identity;
-    const out = new Map<string, { keyName: string; other: SqlRow }[]>();
-    for (const uk of this.table.uniqueKeys) {
-      if (uk.columns.join() === id.join()) continue;
-      const holders = new Map<string, PendingUpsert>();
-      for (const e of entries) if (hasAll(e.row, uk.columns)) holders.set(keyString(this.table, e.row, uk.columns), e);
-      if (holders.size === 0) continue;
-      const rows = [...holders.values()].map((e) => e.row);
-      for (const stmt of assembleSelectByKeys(this.table, uk.columns, rows, [...new Set([...id, ...uk.columns])])) {
-        for (const other of await this.q.select(stmt.sql, stmt.params)) {
-          const holder = holders.get(keyString(this.table, other, uk.columns));
-          if (!holder || keyString(this.table, other, id) === holder.key) continue;
-          const list = out.get(holder.key) ?? [];
-          list.push({ keyName: uk.name, other: pick(other, id) });
-          out.set(holder.key, list);
-        }
-      }
-    }
-    return out;
-  }
-
   private async flushUpserts(): Promise<void> {
     const entries = [...this.upserts.values()];
     this.upserts.clear();
     this.upsertValues.clear();
     if (entries.length === 0) return;
-    const present = await this.existingKeys(entries);
-    const collisions = await this.collisions(entries);
+    const rows = entries.map((e) => e.row);
+    const present = await existingKeys(this.q, this.table, rows);
+    const collisions = await findCollisions(this.q, this.table, rows);
     const writes: (SqlRow & { [ENTRY]?: PendingUpsert })[] = [];
     const evict = new Map<string, SqlRow>();
     for (const e of entries) {
