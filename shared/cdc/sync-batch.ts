@@ -1,30 +1,41 @@
 import type { MSKEvent, SelfManagedKafkaEvent } from 'aws-lambda';
 import type { CdcEntry, SyncConfig } from '../config/schema';
 import { getDatabase } from '../db/connection';
+import { classifyError } from '../db/errors';
+import { assertOfflineTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
 import { withRetry } from '../db/retry';
 import { decodeRecord } from '../formats';
 import { logger, MetricUnit, metrics, positionLabel } from '../observability';
+import { type DeadLetter, recordDeadLetters } from '../reliability/dead-letters';
 import { invalidateTableSchema } from '../schema/cache';
-import type { SourcePosition, TableRef } from '../types';
+import type { DecodedEvent, SourcePosition, TableRef } from '../types';
 import { type ApplyItem, applyToTarget } from './apply';
 import { routeEvent } from './route';
 import type { TableCounts } from './table-writer';
 
 export interface KafkaRecordRef {
   position: SourcePosition;
-  /** The message value as text, or null for a tombstone. */
-  value: string | null;
+  key: Buffer | null;
+  /** The message value, or null for a tombstone. */
+  value: Buffer | null;
   entry: CdcEntry | undefined;
+}
+
+export interface BatchItemFailure {
+  itemIdentifier: { partition: string; offset: number };
 }
 
 export interface BatchSummary {
   records: number;
   changes: number;
   filtered: number;
-  failed: number;
+  /** Rows or records dead-lettered: not applied, kept for replay, not blocking. */
+  deadLettered: number;
   /** `target/schema.table` → counts. */
   tables: Record<string, TableCounts>;
+  /** Partial batch response: per topic-partition, the first offset that did not apply. */
+  batchItemFailures: BatchItemFailure[];
 }
 
 /** Records of a Kafka event in delivery order: partition by partition, offsets ascending. */
@@ -36,7 +47,8 @@ export function flattenRecords(event: MSKEvent | SelfManagedKafkaEvent, config: 
     for (const r of records) {
       out.push({
         position: { topic: r.topic, partition: r.partition, offset: String(r.offset), index: 0 },
-        value: r.value ? Buffer.from(r.value, 'base64').toString('utf8') : null,
+        key: r.key ? Buffer.from(r.key, 'base64') : null,
+        value: r.value ? Buffer.from(r.value, 'base64') : null,
         entry: byTopic.get(r.topic),
       });
     }
@@ -44,109 +56,163 @@ export function flattenRecords(event: MSKEvent | SelfManagedKafkaEvent, config: 
   return out;
 }
 
-/** Per-row problems go to logs with their position, and to metrics. */
-const observer = {
-  conflict(position: SourcePosition, table: TableRef, detail: string) {
-    logger.warn('row conflict', { position: positionLabel(position), table: tableName(table), detail });
-    metrics.addMetric('RowConflicts', MetricUnit.Count, 1);
-  },
-  rowFailed(position: SourcePosition, table: TableRef | undefined, error: Error) {
-    logger.error('row not applied', {
-      position: positionLabel(position),
-      ...(table ? { table: tableName(table) } : {}),
-      error: { name: error.name, message: error.message },
-    });
-    metrics.addMetric('RowsFailed', MetricUnit.Count, 1);
-  },
-  droppedColumns: (() => {
-    const logged = new Set<string>();
-    return (table: string, columns: string[]) => {
-      metrics.addMetric('DroppedColumns', MetricUnit.Count, columns.length);
-      if (logged.has(table)) return;
-      logged.add(table);
-      logger.warn('columns missing from the offline table are dropped', { table, columns });
-    };
-  })(),
-};
+const recordLabel = (p: SourcePosition) => `${p.topic}\u0000${p.partition}\u0000${p.offset}`;
+
+const droppedLogged = new Set<string>();
 
 /**
- * decode → route → plan/assemble/apply, for one Kafka batch. Every target database gets its share in
- * one transaction, retried on transient errors while the invocation has time.
+ * decode → route → plan/assemble/apply for a list of Kafka records. Every target database gets its
+ * share in one transaction, retried on transient errors while the invocation has time. Rows that can
+ * never apply are dead-lettered and the rest goes on. A target that still fails after retries either
+ * throws (Lambda retries the batch) or, where the entry reports partial batch failures, is reported
+ * from its first record on, per partition.
  */
-export async function syncBatch(
-  event: MSKEvent | SelfManagedKafkaEvent,
+export async function applyRecords(
+  records: readonly KafkaRecordRef[],
   config: SyncConfig,
   remainingMs: () => number,
 ): Promise<BatchSummary> {
   const started = Date.now();
-  const records = flattenRecords(event, config);
-  const summary: BatchSummary = { records: records.length, changes: 0, filtered: 0, failed: 0, tables: {} };
-  const perTarget = new Map<string, ApplyItem[]>();
+  const summary: BatchSummary = {
+    records: records.length,
+    changes: 0,
+    filtered: 0,
+    deadLettered: 0,
+    tables: {},
+    batchItemFailures: [],
+  };
+  const byLabel = new Map(records.map((r) => [recordLabel(r.position), r]));
+  const deadLetters = new Map<string, DeadLetter[]>();
+  const deadLetter = (
+    target: string,
+    position: SourcePosition,
+    table: string | undefined,
+    error: Error,
+    errorClass: DeadLetter['errorClass'],
+  ) => {
+    const record = byLabel.get(recordLabel(position));
+    logger.error('row dead-lettered', {
+      position: positionLabel(position),
+      target,
+      ...(table ? { table } : {}),
+      error: { name: error.name, message: error.message },
+    });
+    metrics.addMetric('RowsDeadLettered', MetricUnit.Count, 1);
+    summary.deadLettered += 1;
+    const list = deadLetters.get(target) ?? [];
+    list.push({
+      position,
+      target,
+      ...(table ? { table } : {}),
+      key: record?.key ?? null,
+      value: record?.value ?? null,
+      error: `${error.name}: ${error.message}`,
+      errorClass,
+    });
+    deadLetters.set(target, list);
+  };
+
+  const perTarget = new Map<string, { items: ApplyItem[]; records: KafkaRecordRef[] }>();
   const ddl: { target: string; table: TableRef }[] = [];
   let oldestEventMs: number | undefined;
 
   for (const record of records) {
-    if (!record.entry) {
+    const entry = record.entry;
+    if (!entry) {
       summary.filtered += 1;
       logger.warn('no cdc entry routes this topic', { position: positionLabel(record.position) });
       continue;
     }
-    let events: ReturnType<typeof decodeRecord>;
+    const group = perTarget.get(entry.target) ?? { items: [], records: [] };
+    perTarget.set(entry.target, group);
+    group.records.push(record);
+    let events: DecodedEvent[];
     try {
-      events = decodeRecord(record.value, record.position, record.entry.format);
+      events = decodeRecord(record.value?.toString('utf8') ?? null, record.position, entry.format);
     } catch (err) {
-      summary.failed += 1;
-      observer.rowFailed(record.position, undefined, err as Error);
+      deadLetter(entry.target, record.position, undefined, err as Error, 'decode');
       continue;
     }
     for (const ev of events) {
-      const routed = routeEvent(ev, record.entry);
+      const routed = routeEvent(ev, entry);
       if (routed.kind === 'filtered') {
         summary.filtered += 1;
         continue;
       }
       if (routed.kind === 'ddl') {
-        ddl.push({ target: record.entry.target, table: routed.table });
+        ddl.push({ target: entry.target, table: routed.table });
         continue;
       }
       const t = routed.change.position.eventTimeMs;
       if (t !== undefined && (oldestEventMs === undefined || t < oldestEventMs)) oldestEventMs = t;
       summary.changes += 1;
-      const items = perTarget.get(record.entry.target) ?? [];
-      items.push({ change: routed.change, policy: record.entry.onConflict });
-      perTarget.set(record.entry.target, items);
+      group.items.push({ change: routed.change, policy: entry.onConflict });
     }
   }
 
-  for (const { target, table } of ddl) {
-    const db = await getDatabase(target, config);
-    invalidateTableSchema(db, table);
-    logger.info('schema change seen: cached table schema dropped', { table: tableName(table), target });
-  }
-
-  for (const [target, items] of perTarget) {
-    const db = await withRetry(() => getDatabase(target, config), { remainingMs });
-    const counts = await withRetry(
-      () =>
-        applyToTarget(db, items, {
-          schemaTtlMs: config.schemaCacheTtlSeconds * 1000,
-          observer,
-        }),
-      {
-        remainingMs,
-        onRetry: (err, attempt, kind) => {
-          logger.warn('retrying batch after a transient error', { target, attempt, kind, error: (err as Error).message });
-          if (kind === 'schema') for (const item of items) invalidateTableSchema(db, item.change.table);
+  for (const [target, { items, records: targetRecords }] of perTarget) {
+    const letters = () => deadLetters.get(target) ?? [];
+    try {
+      const db = await withRetry(() => getDatabase(target, config), { remainingMs });
+      await assertOfflineTarget(target, config);
+      for (const d of ddl) {
+        if (d.target !== target) continue;
+        invalidateTableSchema(db, d.table);
+        logger.info('schema change seen: cached table schema dropped', { table: tableName(d.table), target });
+      }
+      let runLetters: Parameters<typeof deadLetter>[] = [];
+      const counts = await withRetry(
+        async () => {
+          // A retried attempt starts over: only the last attempt's per-row failures count.
+          runLetters = [];
+          return applyToTarget(db, items, {
+            schemaTtlMs: config.schemaCacheTtlSeconds * 1000,
+            observer: {
+              conflict(position, table, detail) {
+                logger.warn('row conflict', { position: positionLabel(position), table: tableName(table), detail });
+                metrics.addMetric('RowConflicts', MetricUnit.Count, 1);
+              },
+              rowFailed(position, table, error) {
+                const kind = error.name === 'TableNotFoundError' || error.name === 'RowError' ? 'table' : 'value';
+                runLetters.push([target, position, tableName(table), error, kind]);
+              },
+              droppedColumns(table, columns) {
+                metrics.addMetric('DroppedColumns', MetricUnit.Count, columns.length);
+                if (droppedLogged.has(`${target}/${table}`)) return;
+                droppedLogged.add(`${target}/${table}`);
+                logger.warn('columns missing from the offline table are dropped', { target, table, columns });
+              },
+            },
+          });
         },
-      },
-    );
-    for (const [name, c] of counts) {
-      summary.tables[`${target}/${name}`] = c;
-      summary.failed += c.failed;
-      metrics.addMetric('RowsInserted', MetricUnit.Count, c.inserted);
-      metrics.addMetric('RowsUpdated', MetricUnit.Count, c.updated);
-      metrics.addMetric('RowsDeleted', MetricUnit.Count, c.deleted);
-      metrics.addMetric('RowsSkipped', MetricUnit.Count, c.skipped + c.absent);
+        {
+          remainingMs,
+          onRetry: (err, attempt, kind) => {
+            logger.warn('retrying after a transient error', { target, attempt, kind, error: (err as Error).message });
+            if (kind === 'schema') for (const item of items) invalidateTableSchema(db, item.change.table);
+          },
+        },
+      );
+      for (const args of runLetters) deadLetter(...args);
+      await withRetry(() => recordDeadLetters(db, letters()), { remainingMs });
+      for (const [name, c] of counts) {
+        summary.tables[`${target}/${name}`] = c;
+        metrics.addMetric('RowsInserted', MetricUnit.Count, c.inserted);
+        metrics.addMetric('RowsUpdated', MetricUnit.Count, c.updated);
+        metrics.addMetric('RowsDeleted', MetricUnit.Count, c.deleted);
+        metrics.addMetric('RowsSkipped', MetricUnit.Count, c.skipped + c.absent);
+        metrics.addMetric('RowConflictsTotal', MetricUnit.Count, c.conflicts);
+      }
+    } catch (err) {
+      const reportable = targetRecords.every((r) => r.entry?.retry.reportBatchItemFailures);
+      logger.error('target not applied', {
+        target,
+        errorClass: classifyError(err),
+        error: (err as Error).message,
+        reportingPartialFailure: reportable,
+      });
+      if (!reportable) throw err;
+      summary.batchItemFailures.push(...firstOffsets(targetRecords));
     }
   }
 
@@ -156,4 +222,23 @@ export async function syncBatch(
     metrics.addMetric('ReplicationLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - oldestEventMs));
   }
   return summary;
+}
+
+/** The first offset per topic-partition among `records`: where Lambda must resume. */
+function firstOffsets(records: readonly KafkaRecordRef[]): BatchItemFailure[] {
+  const first = new Map<string, number>();
+  for (const r of records) {
+    const tp = `${r.position.topic}-${r.position.partition}`;
+    const offset = Number(r.position.offset);
+    if (!first.has(tp) || offset < (first.get(tp) as number)) first.set(tp, offset);
+  }
+  return [...first].map(([partition, offset]) => ({ itemIdentifier: { partition, offset } }));
+}
+
+export function syncBatch(
+  event: MSKEvent | SelfManagedKafkaEvent,
+  config: SyncConfig,
+  remainingMs: () => number,
+): Promise<BatchSummary> {
+  return applyRecords(flattenRecords(event, config), config, remainingMs);
 }
