@@ -23,7 +23,8 @@ let columns: ColumnInfo[];
 
 function querier(conn: Connection) {
   return {
-    select: async (sql: string, params: readonly SqlValue[] = []) => (await conn.query(sql, [...params]))[0] as never,
+    select: async (sql: string, params: readonly SqlValue[] = []) =>
+      (await conn.query(sql, [...params]))[0] as never,
     execute: async () => {
       throw new Error('read only');
     },
@@ -47,7 +48,12 @@ async function deliver(records: TestRecord[]): Promise<BatchSummary> {
 type Format = 'debezium' | 'debezium-noschema' | 'canal' | 'maxwell';
 const formats: Format[] = ['debezium', 'debezium-noschema', 'canal', 'maxwell'];
 
-function encode(format: Format, op: 'c' | 'u' | 'd', before: RawDbRow | undefined, after: RawDbRow | undefined): string {
+function encode(
+  format: Format,
+  op: 'c' | 'u' | 'd',
+  before: RawDbRow | undefined,
+  after: RawDbRow | undefined,
+): string {
   const base = { db: src, table: 'types', columns };
   switch (format) {
     case 'debezium':
@@ -126,7 +132,9 @@ describe.each(formats)('every column type survives %s byte for byte', (format) =
   it('inserts, updates and deletes', async () => {
     await offline.query(`TRUNCATE TABLE \`${dst}\`.types`);
     const inserted = await onlineRows();
-    const summary = await deliver(inserted.map((r) => ({ topic: TOPIC, value: encode(format, 'c', undefined, r) })));
+    const summary = await deliver(
+      inserted.map((r) => ({ topic: TOPIC, value: encode(format, 'c', undefined, r) })),
+    );
     expect(summary.deadLettered).toBe(0);
     expect(summary.tables[`offline/${dst}.types`]).toMatchObject({ inserted: 3, failed: 0 });
     expect(await exactRows(offline, dst)).toEqual(await exactRows(online, src));

@@ -35,7 +35,7 @@ describe('connections to the throwaway servers', () => {
         'dt DATETIME(6), z DATETIME, b VARBINARY(16), s TEXT, bits BIT(64))',
     );
     const bytes = Buffer.from([0, 1, 0x27, 0x5c, 0xff]);
-    const text = "it's \\ \u0000 😀 \"q\" %_";
+    const text = 'it\'s \\ \u0000 😀 "q" %_';
     await db.execute({
       sql: `INSERT INTO ${quoteIdentifier(schema)}.t VALUES (?, ?, ?, ?, ?, ?, ?)`,
       params: [

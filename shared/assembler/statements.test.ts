@@ -52,7 +52,10 @@ describe('assembleUpsert', () => {
     [
       'MariaDB uses VALUES()',
       mariadb,
-      [{ id: '1', name: 'a', v: null, g: 'ignored' }, { id: '2', name: "it's", v: Buffer.from([0]) }],
+      [
+        { id: '1', name: 'a', v: null, g: 'ignored' },
+        { id: '2', name: "it's", v: Buffer.from([0]) },
+      ],
       [
         {
           sql: 'INSERT INTO `shop`.`t``x` (`id`, `name`, `v`) VALUES (?, ?, ?), (?, ?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `v` = VALUES(`v`)',
@@ -85,7 +88,11 @@ describe('assembleUpsert', () => {
     [
       'rows with other column sets become separate statements',
       mariadb,
-      [{ id: '1', name: 'a' }, { id: '2', v: 'b' }, { id: '3', name: 'c' }],
+      [
+        { id: '1', name: 'a' },
+        { id: '2', v: 'b' },
+        { id: '3', name: 'c' },
+      ],
       [
         {
           sql: 'INSERT INTO `shop`.`t``x` (`id`, `name`) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)',
@@ -101,7 +108,12 @@ describe('assembleUpsert', () => {
       'a key-only row still tolerates a duplicate',
       mariadb,
       [{ id: '9' }],
-      [{ sql: 'INSERT INTO `shop`.`t``x` (`id`) VALUES (?) ON DUPLICATE KEY UPDATE `id` = `id`', params: ['9'] }],
+      [
+        {
+          sql: 'INSERT INTO `shop`.`t``x` (`id`) VALUES (?) ON DUPLICATE KEY UPDATE `id` = `id`',
+          params: ['9'],
+        },
+      ],
     ],
   ] as [string, ServerInfo, SqlRow[], Statement[]][])('%s', (_name, server, rows, expected) => {
     expect(assembleUpsert(t1, rows, server)).toEqual(expected);
@@ -109,9 +121,9 @@ describe('assembleUpsert', () => {
 
   it('chunks by rows and bytes', () => {
     const rows = Array.from({ length: 5 }, (_, i) => ({ id: String(i), name: 'x'.repeat(10) }));
-    expect(assembleUpsert(t1, rows, mariadb, { maxRows: 2, maxBytes: 1e9 }).map((s) => s.params.length)).toEqual([
-      4, 4, 2,
-    ]);
+    expect(
+      assembleUpsert(t1, rows, mariadb, { maxRows: 2, maxBytes: 1e9 }).map((s) => s.params.length),
+    ).toEqual([4, 4, 2]);
     expect(chunk([1, 2, 3], () => 10, { maxRows: 100, maxBytes: 15 })).toEqual([[1], [2], [3]]);
   });
 });
@@ -125,8 +137,16 @@ describe('key statements', () => {
     ],
     [
       'composite delete',
-      assembleDelete(t2, [{ a: '1', b: 'x' }, { a: '2', b: 'y' }]),
-      [{ sql: 'DELETE FROM `shop`.`t``x` WHERE (`a`, `b`) IN ((?, ?), (?, ?))', params: ['1', 'x', '2', 'y'] }],
+      assembleDelete(t2, [
+        { a: '1', b: 'x' },
+        { a: '2', b: 'y' },
+      ]),
+      [
+        {
+          sql: 'DELETE FROM `shop`.`t``x` WHERE (`a`, `b`) IN ((?, ?), (?, ?))',
+          params: ['1', 'x', '2', 'y'],
+        },
+      ],
     ],
     [
       'select by a unique key',

@@ -48,7 +48,10 @@ export function writableColumns(table: TableSchema, row: SqlRow): string[] {
 }
 
 /** Groups rows that set the same columns, so each group is one multi-row statement shape. */
-function groupByColumns<R extends SqlRow>(table: TableSchema, rows: readonly R[]): Map<string, { columns: string[]; rows: R[] }> {
+function groupByColumns<R extends SqlRow>(
+  table: TableSchema,
+  rows: readonly R[],
+): Map<string, { columns: string[]; rows: R[] }> {
   const groups = new Map<string, { columns: string[]; rows: R[] }>();
   for (const row of rows) {
     const columns = writableColumns(table, row);
@@ -60,7 +63,10 @@ function groupByColumns<R extends SqlRow>(table: TableSchema, rows: readonly R[]
   return groups;
 }
 
-function valuesClause(columns: readonly string[], rows: readonly SqlRow[]): { sql: string; params: SqlValue[] } {
+function valuesClause(
+  columns: readonly string[],
+  rows: readonly SqlRow[],
+): { sql: string; params: SqlValue[] } {
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   return {
     sql: rows.map(() => tuple).join(', '),
@@ -87,7 +93,10 @@ function assembleInsertLike<R extends SqlRow>(
     for (const part of chunk(groupRows, rowWeight(columns), limits)) {
       const values = valuesClause(columns, part);
       const head = `${verb} INTO ${quoteTable(table.ref)} (${columns.map(q).join(', ')}) VALUES ${values.sql}`;
-      out.push({ statement: { sql: onDuplicate ? `${head}${onDuplicate(columns)}` : head, params: values.params }, rows: part });
+      out.push({
+        statement: { sql: onDuplicate ? `${head}${onDuplicate(columns)}` : head, params: values.params },
+        rows: part,
+      });
     }
   }
   return out;
@@ -125,7 +134,9 @@ export function assembleUpsertParts<R extends SqlRow>(
       // A row of key columns only: nothing to update, but a duplicate must not be an error.
       const first = columns[0] as string;
       const sets = updatable.length
-        ? updatable.map((c) => (server.supportsRowAlias ? `${q(c)} = new.${q(c)}` : `${q(c)} = VALUES(${q(c)})`))
+        ? updatable.map((c) =>
+            server.supportsRowAlias ? `${q(c)} = new.${q(c)}` : `${q(c)} = VALUES(${q(c)})`,
+          )
         : [`${q(first)} = ${q(first)}`];
       return `${server.supportsRowAlias ? ' AS new' : ''} ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
     },
@@ -134,12 +145,20 @@ export function assembleUpsertParts<R extends SqlRow>(
 }
 
 /** Plain multi-row INSERT: a duplicate is an error. */
-export function assembleInsert(table: TableSchema, rows: readonly SqlRow[], limits = DEFAULT_LIMITS): Statement[] {
+export function assembleInsert(
+  table: TableSchema,
+  rows: readonly SqlRow[],
+  limits = DEFAULT_LIMITS,
+): Statement[] {
   return statementsOf(assembleInsertLike('INSERT', table, rows, null, limits));
 }
 
 /** REPLACE INTO: deletes every row the new one collides with (PK or unique key), then inserts. */
-export function assembleReplace(table: TableSchema, rows: readonly SqlRow[], limits = DEFAULT_LIMITS): Statement[] {
+export function assembleReplace(
+  table: TableSchema,
+  rows: readonly SqlRow[],
+  limits = DEFAULT_LIMITS,
+): Statement[] {
   return statementsOf(assembleReplaceParts(table, rows, limits));
 }
 
@@ -152,10 +171,16 @@ export function assembleReplaceParts<R extends SqlRow>(
 }
 
 /** `(a, b) IN ((?, ?), ...)`, or `a IN (?, ...)` for one column: forms every supported server indexes. */
-export function keyInList(columns: readonly string[], keys: readonly SqlRow[]): { sql: string; params: SqlValue[] } {
+export function keyInList(
+  columns: readonly string[],
+  keys: readonly SqlRow[],
+): { sql: string; params: SqlValue[] } {
   if (columns.length === 1) {
     const col = columns[0] as string;
-    return { sql: `${q(col)} IN (${keys.map(() => '?').join(', ')})`, params: keys.map((k) => k[col] ?? null) };
+    return {
+      sql: `${q(col)} IN (${keys.map(() => '?').join(', ')})`,
+      params: keys.map((k) => k[col] ?? null),
+    };
   }
   const values = valuesClause(columns, keys);
   return { sql: `(${columns.map(q).join(', ')}) IN (${values.sql})`, params: values.params };

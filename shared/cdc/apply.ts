@@ -1,9 +1,16 @@
-import { coerceValue } from '../formats/values';
 import type { Database } from '../db/connection';
 import { tableName } from '../db/identifiers';
+import { coerceValue } from '../formats/values';
 import { getTableSchema } from '../schema/cache';
 import type { RowChange, SqlRow, TableSchema, WireRow } from '../types';
-import { type ApplyObserver, type ConflictPolicy, emptyCounts, RowError, type TableCounts, TableWriter } from './table-writer';
+import {
+  type ApplyObserver,
+  type ConflictPolicy,
+  emptyCounts,
+  RowError,
+  type TableCounts,
+  TableWriter,
+} from './table-writer';
 
 export interface ApplyItem {
   change: RowChange<WireRow>;
@@ -22,7 +29,12 @@ export interface ApplyOptions {
  * Turns a decoded row into the values to write, against the offline table's columns. Columns the
  * table lacks are dropped (and reported); generated columns are never written.
  */
-export function materializeRow(row: WireRow, table: TableSchema, change: RowChange<WireRow>, dropped: Set<string>): SqlRow {
+export function materializeRow(
+  row: WireRow,
+  table: TableSchema,
+  change: RowChange<WireRow>,
+  dropped: Set<string>,
+): SqlRow {
   const out: SqlRow = {};
   for (const [name, field] of Object.entries(row)) {
     const column = table.columnsByName.get(name.toLowerCase());
@@ -36,7 +48,11 @@ export function materializeRow(row: WireRow, table: TableSchema, change: RowChan
   return out;
 }
 
-function materialize(change: RowChange<WireRow>, table: TableSchema, dropped: Set<string>): RowChange<SqlRow> {
+function materialize(
+  change: RowChange<WireRow>,
+  table: TableSchema,
+  dropped: Set<string>,
+): RowChange<SqlRow> {
   const conv = (row: WireRow) => materializeRow(row, table, change, dropped);
   switch (change.kind) {
     case 'insert':

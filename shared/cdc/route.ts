@@ -3,7 +3,10 @@ import type { DecodedEvent, RowChange, TableRef, WireRow } from '../types';
 
 /** `*` any run of characters, `?` one character; MySQL names are matched case-insensitively. */
 function patternToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, 'i');
 }
 
@@ -44,6 +47,7 @@ export function routeEvent(event: DecodedEvent, entry: CdcEntry): RouteResult {
       : { kind: 'filtered', reason: 'truncate not applied (applyTruncate is off)' };
   }
   const op = event.kind === 'insert' ? 'insert' : event.kind === 'update' ? 'update' : 'delete';
-  if (!entry.operations.includes(op)) return { kind: 'filtered', reason: `operation ${op} is not in operations` };
+  if (!entry.operations.includes(op))
+    return { kind: 'filtered', reason: `operation ${op} is not in operations` };
   return { kind: 'apply', change: { ...event, table } };
 }

@@ -20,6 +20,8 @@ export interface KafkaRecordRef {
   /** The message value, or null for a tombstone. */
   value: Buffer | null;
   entry: CdcEntry | undefined;
+  /** Apply only this row of a multi-row message (replaying one dead letter). */
+  onlyRowIndex?: number;
 }
 
 export interface BatchItemFailure {
@@ -39,7 +41,10 @@ export interface BatchSummary {
 }
 
 /** Records of a Kafka event in delivery order: partition by partition, offsets ascending. */
-export function flattenRecords(event: MSKEvent | SelfManagedKafkaEvent, config: SyncConfig): KafkaRecordRef[] {
+export function flattenRecords(
+  event: MSKEvent | SelfManagedKafkaEvent,
+  config: SyncConfig,
+): KafkaRecordRef[] {
   const byTopic = new Map<string, CdcEntry>();
   for (const entry of config.cdc) for (const t of entry.topics) byTopic.set(t, entry);
   const out: KafkaRecordRef[] = [];
@@ -134,6 +139,7 @@ export async function applyRecords(
       continue;
     }
     for (const ev of events) {
+      if (record.onlyRowIndex !== undefined && ev.position.index !== record.onlyRowIndex) continue;
       const routed = routeEvent(ev, entry);
       if (routed.kind === 'filtered') {
         summary.filtered += 1;
@@ -169,11 +175,16 @@ export async function applyRecords(
             schemaTtlMs: config.schemaCacheTtlSeconds * 1000,
             observer: {
               conflict(position, table, detail) {
-                logger.warn('row conflict', { position: positionLabel(position), table: tableName(table), detail });
+                logger.warn('row conflict', {
+                  position: positionLabel(position),
+                  table: tableName(table),
+                  detail,
+                });
                 metrics.addMetric('RowConflicts', MetricUnit.Count, 1);
               },
               rowFailed(position, table, error) {
-                const kind = error.name === 'TableNotFoundError' || error.name === 'RowError' ? 'table' : 'value';
+                const kind =
+                  error.name === 'TableNotFoundError' || error.name === 'RowError' ? 'table' : 'value';
                 runLetters.push([target, position, tableName(table), error, kind]);
               },
               droppedColumns(table, columns) {
@@ -188,7 +199,12 @@ export async function applyRecords(
         {
           remainingMs,
           onRetry: (err, attempt, kind) => {
-            logger.warn('retrying after a transient error', { target, attempt, kind, error: (err as Error).message });
+            logger.warn('retrying after a transient error', {
+              target,
+              attempt,
+              kind,
+              error: (err as Error).message,
+            });
             if (kind === 'schema') for (const item of items) invalidateTableSchema(db, item.change.table);
           },
         },

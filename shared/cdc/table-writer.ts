@@ -7,9 +7,9 @@ import {
 import type { Querier } from '../db/connection';
 import { classifyError } from '../db/errors';
 import { tableName } from '../db/identifiers';
-import type { RowChange, ServerInfo, SourcePosition, SqlRow, TableRef, TableSchema } from '../types';
-import { existingKeys, findCollisions } from '../plan/lookups';
 import { hasAll, keyString, pick, uniqueValues } from '../plan/keys';
+import { existingKeys, findCollisions } from '../plan/lookups';
+import type { RowChange, ServerInfo, SourcePosition, SqlRow, TableRef, TableSchema } from '../types';
 
 /** Tags a row object with its pending entry without it becoming a column (symbols are not own string keys). */
 const ENTRY: unique symbol = Symbol('entry');
@@ -106,7 +106,11 @@ export class TableWriter {
         return this.addUpsert(change.after, undefined, change.position, 'insert', change.snapshot === true);
       case 'update': {
         const before = change.before;
-        if (before && hasAll(before, id) && keyString(this.table, before, id) !== keyString(this.table, change.after, id)) {
+        if (
+          before &&
+          hasAll(before, id) &&
+          keyString(this.table, before, id) !== keyString(this.table, change.after, id)
+        ) {
           // A primary-key change: the old key goes, the new key arrives.
           await this.addDelete(before, change.position);
           return this.addUpsert(change.after, undefined, change.position, 'insert', false);
@@ -122,7 +126,9 @@ export class TableWriter {
     this.observer.rowFailed(
       position,
       this.table.ref,
-      new RowError(`row lacks key column(s) ${this.table.identity.join(', ')} of ${tableName(this.table.ref)}`),
+      new RowError(
+        `row lacks key column(s) ${this.table.identity.join(', ')} of ${tableName(this.table.ref)}`,
+      ),
     );
     return undefined;
   }
@@ -155,7 +161,14 @@ export class TableWriter {
       pending.snapshot ||= snapshot;
       pending.positions.push(position);
     } else {
-      this.upserts.set(key, { key, row: after, first: kind, hadUpdate: kind === 'update', snapshot, positions: [position] });
+      this.upserts.set(key, {
+        key,
+        row: after,
+        first: kind,
+        hadUpdate: kind === 'update',
+        snapshot,
+        positions: [position],
+      });
     }
     for (const v of values) this.upsertValues.set(v, key);
   }
@@ -171,7 +184,10 @@ export class TableWriter {
     this.deleteValues.clear();
     if (pending.length === 0) return;
     let deleted = 0;
-    for (const stmt of assembleDelete(this.table, pending.map((d) => d.keyRow))) {
+    for (const stmt of assembleDelete(
+      this.table,
+      pending.map((d) => d.keyRow),
+    )) {
       deleted += (await this.q.execute(stmt)).affectedRows;
     }
     this.counts.deleted += deleted;
@@ -207,12 +223,19 @@ export class TableWriter {
       if (clashes.length > 0) {
         const names = [...new Set(clashes.map((c) => c.keyName))].join(', ');
         if (this.policy === 'skip') {
-          this.skip(position, `unique key ${names} is held by another offline row: skipped (onConflict: skip)`);
+          this.skip(
+            position,
+            `unique key ${names} is held by another offline row: skipped (onConflict: skip)`,
+          );
           continue;
         }
         for (const c of clashes) evict.set(keyString(this.table, c.other, this.table.identity), c.other);
         this.counts.conflicts += 1;
-        this.observer.conflict(position, this.table.ref, `unique key ${names} was held by another offline row: replaced`);
+        this.observer.conflict(
+          position,
+          this.table.ref,
+          `unique key ${names} was held by another offline row: replaced`,
+        );
       }
       writes.push(Object.assign({ ...e.row }, { [ENTRY]: e }));
       if (isPresent) this.counts.updated += 1;
@@ -221,7 +244,8 @@ export class TableWriter {
     if (evict.size > 0) {
       for (const stmt of assembleDelete(this.table, [...evict.values()])) await this.q.execute(stmt);
     }
-    for (const part of assembleUpsertParts(this.table, writes, this.server)) await this.writePart(part, present);
+    for (const part of assembleUpsertParts(this.table, writes, this.server))
+      await this.writePart(part, present);
   }
 
   private skip(position: SourcePosition, detail: string): void {
@@ -234,7 +258,10 @@ export class TableWriter {
    * Runs one multi-row statement. When the server refuses a value, InnoDB has rolled back just that
    * statement: the rows are tried one by one so that only the bad ones fail.
    */
-  private async writePart(part: RowsStatement<SqlRow & { [ENTRY]?: PendingUpsert }>, present: Set<string>): Promise<void> {
+  private async writePart(
+    part: RowsStatement<SqlRow & { [ENTRY]?: PendingUpsert }>,
+    present: Set<string>,
+  ): Promise<void> {
     try {
       await this.q.execute(part.statement);
       return;
@@ -257,7 +284,11 @@ export class TableWriter {
     }
   }
 
-  private failRow(row: (SqlRow & { [ENTRY]?: PendingUpsert }) | undefined, present: Set<string>, err: Error): void {
+  private failRow(
+    row: (SqlRow & { [ENTRY]?: PendingUpsert }) | undefined,
+    present: Set<string>,
+    err: Error,
+  ): void {
     const entry = row?.[ENTRY];
     if (!entry) throw err;
     // It was counted as written when planned.

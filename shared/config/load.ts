@@ -13,7 +13,9 @@ export const DEFAULT_CONFIG_PATH = 'sync.config.yml';
 function describeIssues(issues: z.core.$ZodIssue[]): string {
   return issues
     .map((i) => {
-      const key = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') : '(root)';
+      const key = i.path.length
+        ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
+        : '(root)';
       return `${key.replace(/^\./, '')}: ${i.message}`;
     })
     .join('; ');

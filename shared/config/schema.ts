@@ -84,7 +84,11 @@ const cdcEntrySchema = z
         message: 'reportBatchItemFailures needs provisionedPollers (Kafka provisioned mode)',
         path: ['reportBatchItemFailures'],
       })
-      .default({ maximumRetryAttempts: 10, bisectBatchOnFunctionError: true, reportBatchItemFailures: false }),
+      .default({
+        maximumRetryAttempts: 10,
+        bisectBatchOnFunctionError: true,
+        reportBatchItemFailures: false,
+      }),
   })
   .refine((e) => !(e.msk && e.kafka), { message: 'give "msk" or "kafka", not both', path: ['msk'] });
 
@@ -106,7 +110,10 @@ const authSchema = z.discriminatedUnion('type', [
 
 export const configSchema = z
   .strictObject({
-    service: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]*$/).default('cdc-mirror'),
+    service: z
+      .string()
+      .regex(/^[a-zA-Z][a-zA-Z0-9-]*$/)
+      .default('cdc-mirror'),
     region: z.string().default('us-east-1'),
     /** Lambda VPC placement, needed when the databases are private. */
     vpc: z
@@ -138,7 +145,11 @@ export const configSchema = z
       if (source !== undefined) {
         const sourceDb = cfg.databases[source];
         if (!sourceDb) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'source'], message: `unknown database "${source}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'source'],
+            message: `unknown database "${source}"`,
+          });
         } else if (sourceDb.role !== 'online') {
           ctx.addIssue({
             code: 'custom',

@@ -1,4 +1,9 @@
-import mysql, { type FieldPacket, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import mysql, {
+  type FieldPacket,
+  type PoolConnection,
+  type ResultSetHeader,
+  type RowDataPacket,
+} from 'mysql2/promise';
 import { type Endpoint, parseMysqlUrl } from '../config/endpoint';
 import type { DatabaseConfig, SyncConfig } from '../config/schema';
 import type { ServerInfo, SqlValue, Statement } from '../types';
@@ -13,7 +18,18 @@ import { detectServer } from './server';
 export const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
 const SESSION_INIT = `SET time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}', names utf8mb4`;
 
-const NUMERIC_TYPES = new Set(['TINY', 'SHORT', 'LONG', 'INT24', 'LONGLONG', 'FLOAT', 'DOUBLE', 'DECIMAL', 'NEWDECIMAL', 'YEAR']);
+const NUMERIC_TYPES = new Set([
+  'TINY',
+  'SHORT',
+  'LONG',
+  'INT24',
+  'LONGLONG',
+  'FLOAT',
+  'DOUBLE',
+  'DECIMAL',
+  'NEWDECIMAL',
+  'YEAR',
+]);
 
 /**
  * Every value comes back as text or bytes, never as a JS number, Date or parsed object: numbers keep
@@ -52,7 +68,10 @@ export interface Database extends Querier {
 function querierOf(q: mysql.Pool | PoolConnection): Querier {
   return {
     async select<T extends Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-      const [rows] = (await q.query({ sql, values: params as SqlValue[] })) as [RowDataPacket[], FieldPacket[]];
+      const [rows] = (await q.query({ sql, values: params as SqlValue[] })) as [
+        RowDataPacket[],
+        FieldPacket[],
+      ];
       return rows as unknown as T[];
     },
     async execute(stmt: Statement): Promise<ResultSetHeader> {
@@ -99,10 +118,9 @@ export async function openDatabase(name: string, db: DatabaseConfig, config: Syn
   let server: ServerInfo;
   let identity: string;
   try {
-    const [[meta]] = (await pool.query('SELECT VERSION() AS v, @@hostname AS h, @@port AS p, @@server_id AS s')) as [
-      RowDataPacket[],
-      FieldPacket[],
-    ];
+    const [[meta]] = (await pool.query(
+      'SELECT VERSION() AS v, @@hostname AS h, @@port AS p, @@server_id AS s',
+    )) as [RowDataPacket[], FieldPacket[]];
     server = detectServer(String(meta?.v));
     identity = `${meta?.h}:${meta?.p}:${meta?.s}`;
     if (server.kind === 'mysql') {

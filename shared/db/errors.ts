@@ -74,7 +74,10 @@ export function classifyError(err: unknown): ErrorClass {
   if (code !== undefined && TRANSIENT_CODES.has(code)) return 'transient';
   // mysql2 marks errors that broke the connection as fatal; the connection is gone, the data may be fine.
   if (e.fatal === true) return 'transient';
-  if (typeof e.message === 'string' && /Can't add new command when connection is in closed state/.test(e.message)) {
+  if (
+    typeof e.message === 'string' &&
+    /Can't add new command when connection is in closed state/.test(e.message)
+  ) {
     return 'transient';
   }
   return 'fatal';

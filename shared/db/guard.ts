@@ -27,11 +27,16 @@ export function assertOfflineTarget(target: string, config: SyncConfig): Promise
         try {
           identity = (await getDatabase(name, config)).identity;
         } catch (err) {
-          logger.warn('online database unreachable for the identity check', { online: name, error: (err as Error).message });
+          logger.warn('online database unreachable for the identity check', {
+            online: name,
+            error: (err as Error).message,
+          });
           continue;
         }
         if (identity === db.identity) {
-          throw new OnlineTargetError(`offline database "${target}" is the same server as online database "${name}": refusing to write`);
+          throw new OnlineTargetError(
+            `offline database "${target}" is the same server as online database "${name}": refusing to write`,
+          );
         }
       }
     })();

@@ -1,7 +1,7 @@
 import { assembleSelectByKeys } from '../assembler/statements';
-import { hasAll, keyString, pick } from './keys';
 import type { Querier } from '../db/connection';
 import type { SqlRow, TableSchema } from '../types';
+import { hasAll, keyString, pick } from './keys';
 
 /**
  * Reads against the offline table that planning needs: which keys exist, and which other rows hold
@@ -9,7 +9,11 @@ import type { SqlRow, TableSchema } from '../types';
  */
 
 /** Identity key strings (see keyString) of `rows` that the table already has. */
-export async function existingKeys(q: Querier, table: TableSchema, rows: readonly SqlRow[]): Promise<Set<string>> {
+export async function existingKeys(
+  q: Querier,
+  table: TableSchema,
+  rows: readonly SqlRow[],
+): Promise<Set<string>> {
   const id = table.identity;
   const found = new Set<string>();
   if (rows.length === 0) return found;
@@ -42,7 +46,12 @@ export async function findCollisions(
     const holders = new Map<string, SqlRow>();
     for (const row of rows) if (hasAll(row, uk.columns)) holders.set(keyString(table, row, uk.columns), row);
     if (holders.size === 0) continue;
-    for (const stmt of assembleSelectByKeys(table, uk.columns, [...holders.values()], [...new Set([...id, ...uk.columns])])) {
+    for (const stmt of assembleSelectByKeys(
+      table,
+      uk.columns,
+      [...holders.values()],
+      [...new Set([...id, ...uk.columns])],
+    )) {
       for (const other of await q.select(stmt.sql, stmt.params)) {
         const holder = holders.get(keyString(table, other, uk.columns));
         if (!holder) continue;

@@ -142,7 +142,10 @@ export async function listDeadLetters(
     params.push(opts.afterId);
   }
   const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? 100)), 1000);
-  const rows = await db.select(`SELECT * FROM ${DEAD_LETTER_TABLE} WHERE ${where} ORDER BY id LIMIT ${limit}`, params);
+  const rows = await db.select(
+    `SELECT * FROM ${DEAD_LETTER_TABLE} WHERE ${where} ORDER BY id LIMIT ${limit}`,
+    params,
+  );
   return rows.map(toStored);
 }
 
@@ -151,7 +154,12 @@ export async function getDeadLetter(q: Querier, id: string): Promise<StoredDeadL
   return row ? toStored(row) : undefined;
 }
 
-export async function markDeadLetter(q: Querier, id: string, status: 'resolved' | 'open', error?: string): Promise<void> {
+export async function markDeadLetter(
+  q: Querier,
+  id: string,
+  status: 'resolved' | 'open',
+  error?: string,
+): Promise<void> {
   await q.execute({
     sql: `UPDATE ${DEAD_LETTER_TABLE} SET status = ?, attempts = attempts + 1, last_seen = ?, error = COALESCE(?, error) WHERE id = ?`,
     params: [status, now(), error ?? null, id],

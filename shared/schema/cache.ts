@@ -10,7 +10,8 @@ import { introspectTable } from './introspect';
 const cache = new Map<string, { schema: Promise<TableSchema>; expiresAt: number }>();
 export const schemaCacheStats = { hits: 0, introspections: 0 };
 
-const keyOf = (db: Pick<Database, 'name'>, ref: TableRef) => `${db.name}\u0000${tableName(ref).toLowerCase()}`;
+const keyOf = (db: Pick<Database, 'name'>, ref: TableRef) =>
+  `${db.name}\u0000${tableName(ref).toLowerCase()}`;
 
 export function getTableSchema(db: Database, ref: TableRef, ttlMs: number): Promise<TableSchema> {
   const key = keyOf(db, ref);

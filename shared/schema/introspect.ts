@@ -83,7 +83,9 @@ export async function introspectTable(q: Querier, ref: TableRef): Promise<TableS
     if (name === 'PRIMARY') primaryKey = cols as string[];
     else uniqueKeys.push({ name, columns: cols as string[] });
   }
-  const notNullKey = uniqueKeys.find((k) => k.columns.every((c) => !columnsByName.get(c.toLowerCase())?.nullable));
+  const notNullKey = uniqueKeys.find((k) =>
+    k.columns.every((c) => !columnsByName.get(c.toLowerCase())?.nullable),
+  );
   const autoIncrement = columns.find((c) => c.autoIncrement);
   return {
     ref,

@@ -21,9 +21,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
   };
   try {
+    const track = (s: ThrowawayServer) => {
+      started.push(s);
+      return s;
+    };
     const [online, offline] = await Promise.all([
-      givenOnline ? undefined : startThrowawayServer({ binlog: true }).then((s) => (started.push(s), s)),
-      givenOffline ? undefined : startThrowawayServer().then((s) => (started.push(s), s)),
+      givenOnline ? undefined : startThrowawayServer({ binlog: true }).then(track),
+      givenOffline ? undefined : startThrowawayServer().then(track),
     ]);
     project.provide('onlineUrl', givenOnline ?? (online as ThrowawayServer).url);
     project.provide('offlineUrl', givenOffline ?? (offline as ThrowawayServer).url);

@@ -30,7 +30,12 @@ const INSTALL_HINT =
   'CDC_MIRROR_TEST_ONLINE_URL and CDC_MIRROR_TEST_OFFLINE_URL.';
 
 async function which(names: string[]): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(':'),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/local/mysql/bin',
+  ];
   const { access } = await import('node:fs/promises');
   for (const name of names) {
     for (const dir of dirs) {
@@ -74,7 +79,8 @@ async function waitUntilUp(url: string, child: ChildProcess, logTail: () => stri
       await conn.end();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`server did not come up: ${(err as Error).message}\n${logTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`server did not come up: ${(err as Error).message}\n${logTail()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
