@@ -9,5 +9,7 @@ export default defineConfig({
     // Two cores: test files share the two servers; more workers only add contention.
     maxWorkers: 2,
     minWorkers: 1,
+    // Powertools writes JSON logs and EMF metrics to stdout; tests that check logs capture them explicitly.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

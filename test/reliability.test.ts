@@ -5,6 +5,7 @@ import { closeAllDatabases } from '../shared/db/connection';
 import { startThrowawayServer, type ThrowawayServer } from './harness/mysql-server';
 import { onlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
 import { lambdaContext, mskEvent } from './support/kafka';
+import { diffRows, runSoak } from './support/soak';
 import { CapturingWorkload, rng, tableChecksums, WORKLOAD_TABLES } from './support/workload';
 
 type Handler = (event: unknown, context: unknown) => Promise<BatchSummary>;
@@ -204,29 +205,16 @@ describe('faults while applying', () => {
 });
 
 describe('convergence soak (short)', () => {
-  it('random batches, re-deliveries and connection kills drain to equal checksums', async () => {
+  it('random batches, re-deliveries and connection kills drain to equal checksums and rows', async () => {
     await resetOffline();
-    const random = rng(42);
-    for (let i = 0; i < 800; i++) await workload.step();
-    const msgs = workload.messages;
-    const offsets = offsetsFor(msgs.length);
+    // Catch the offline side up with the whole history so far, then soak from there.
+    const history = workload.messages.splice(0);
+    await deliverUntilDone(history, offsetsFor(history.length));
     const killer = await offlineConn();
-    let pos = 0;
-    let faults = 0;
-    while (pos < msgs.length) {
-      const size = 1 + Math.floor(random() * 150);
-      const from = random() < 0.2 ? Math.max(0, pos - Math.floor(random() * 50)) : pos;
-      const delivery = deliverUntilDone(msgs.slice(from, pos + size), offsets.slice(from, pos + size), 10);
-      if (random() < 0.15) {
-        faults += 1;
-        const [procs] = await killer.query('SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()');
-        for (const p of procs as { ID: string }[]) await killer.query(`KILL ${p.ID}`).catch(() => undefined);
-      }
-      await delivery;
-      pos += size;
-    }
-    await killer.end();
-    expect(faults).toBeGreaterThan(0);
+    const report = await runSoak({ workload, handler, topic: TOPIC, events: 1500, seed: 42, killer, faultRate: 0.15 });
+    expect(report.faultsInjected).toBeGreaterThan(0);
     await converged();
+    expect(await diffRows(online, killer, schema)).toEqual({ lost: 0, differing: 0 });
+    await killer.end();
   });
 });
