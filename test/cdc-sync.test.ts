@@ -89,6 +89,17 @@ function encode(
   }
 }
 
+/**
+ * What the offline side can hold after a trip through `format`. Debezium itself sends zero dates
+ * ('0000-00-00') as null for nullable columns (documented connector behaviour), so they arrive as NULL.
+ */
+function reachable(format: Format, rows: unknown[]): unknown[] {
+  if (!format.startsWith('debezium')) return rows;
+  return (rows as Record<string, unknown>[]).map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && v.startsWith('0000-00-00') ? null : v])),
+  );
+}
+
 function same(a: SqlValue | undefined, b: SqlValue | undefined): boolean {
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
   return a === b;
@@ -137,7 +148,7 @@ describe.each(formats)('every column type survives %s byte for byte', (format) =
     );
     expect(summary.deadLettered).toBe(0);
     expect(summary.tables[`offline/${dst}.types`]).toMatchObject({ inserted: 3, failed: 0 });
-    expect(await exactRows(offline, dst)).toEqual(await exactRows(online, src));
+    expect(await exactRows(offline, dst)).toEqual(reachable(format, await exactRows(online, src)));
 
     // Update every row online, deliver before/after images, compare again.
     await online.query(
@@ -146,7 +157,7 @@ describe.each(formats)('every column type survives %s byte for byte', (format) =
     );
     const updated = await onlineRows();
     await deliver(updated.map((r, i) => ({ topic: TOPIC, value: encode(format, 'u', inserted[i], r) })));
-    expect(await exactRows(offline, dst)).toEqual(await exactRows(online, src));
+    expect(await exactRows(offline, dst)).toEqual(reachable(format, await exactRows(online, src)));
 
     // Delete one row online and replay the whole history: the end state is the same.
     const gone = updated[1] as RawDbRow;
@@ -158,7 +169,7 @@ describe.each(formats)('every column type survives %s byte for byte', (format) =
     ];
     await deliver(history);
     await deliver(history);
-    expect(await exactRows(offline, dst)).toEqual(await exactRows(online, src));
+    expect(await exactRows(offline, dst)).toEqual(reachable(format, await exactRows(online, src)));
 
     // Put row 2 back online for the next format.
     await online.query(`DELETE FROM \`${src}\`.types`);

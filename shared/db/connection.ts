@@ -38,8 +38,9 @@ const NUMERIC_TYPES = new Set([
  */
 export const exactTypeCast: mysql.TypeCast = (field, next) => {
   if (field.type === 'BIT' || field.type === 'GEOMETRY') return field.buffer();
-  // JSON reports the binary charset on MySQL but is UTF-8 text.
-  if (field.type === 'JSON') return field.string('utf8');
+  // JSON reports the binary charset on MySQL but is UTF-8 text; MariaDB's JSON is LONGTEXT tagged
+  // with the extended format 'json', which the default reader would parse into an object.
+  if (field.type === 'JSON' || field.extendedFormat === 'json') return field.string('utf8');
   if (NUMERIC_TYPES.has(field.type)) return field.string();
   return next();
 };
