@@ -148,10 +148,23 @@ describe('faults while applying', () => {
   it('survives the offline server being SIGKILLed mid-batch and restarted', async () => {
     await resetOffline();
     for (let i = 0; i < 600; i++) await workload.step();
-    const msgs = workload.messages;
+    const msgs = [...workload.messages];
     const offsets = offsetsFor(msgs.length);
-    const delivery = deliverUntilDone(msgs, offsets, 10);
-    await new Promise((r) => setTimeout(r, 150));
+    const watcher = await offlineConn();
+    let results: BatchSummary[] = [];
+    const delivery = deliverUntilDone(msgs, offsets, 10).then((r) => {
+      results = [r];
+    });
+    // Kill only once the batch is really in flight: one of the product's connections is running a statement.
+    let inFlight = false;
+    for (let i = 0; i < 2000 && !inFlight && results.length === 0; i++) {
+      const [procs] = await watcher.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query'",
+      );
+      inFlight = Number((procs as { n: string }[])[0]?.n) > 0;
+    }
+    expect(inFlight).toBe(true);
+    watcher.destroy();
     await server.kill();
     await new Promise((r) => setTimeout(r, 500));
     await server.restart();
@@ -184,7 +197,7 @@ describe('faults while applying', () => {
 
   it('waits out a row lock held past the lock wait timeout', async () => {
     await resetOffline();
-    const msgs = workload.messages;
+    const msgs = [...workload.messages];
     const offsets = offsetsFor(msgs.length);
     await deliverUntilDone(msgs, offsets);
     const holder = await offlineConn();

@@ -295,8 +295,7 @@ export class TableWriter {
     if (present.has(entry.key)) this.counts.updated -= 1;
     else this.counts.inserted -= 1;
     this.counts.failed += 1;
-    for (const position of entry.positions) {
-      this.observer.rowFailed(position, this.table.ref, new RowError(err.message, { cause: err }));
-    }
+    // The server's own error (e.g. ER_DATA_TOO_LONG) says best what is wrong with the value.
+    for (const position of entry.positions) this.observer.rowFailed(position, this.table.ref, err);
   }
 }

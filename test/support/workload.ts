@@ -138,8 +138,9 @@ export class CapturingWorkload {
       `20${10 + this.int(20)}-0${1 + this.int(9)}-1${this.int(10)} 0${this.int(10)}:1${this.int(10)}:2${this.int(10)}.${String(this.int(1e6)).padStart(6, '0')}`,
       bytes,
       JSON.stringify({ k: this.int(1000), s: this.pick(['a', 'é', '😀', '"q"', '\\']) }),
-      String(this.int(4096)),
-      `${this.int(2) ? '-' : ''}${this.int(900)}:${String(this.int(60)).padStart(2, '0')}:${String(this.int(60)).padStart(2, '0')}.${this.int(1000)}`,
+      // BIT takes bytes: a string would be read as characters.
+      Buffer.from([this.int(16), this.int(256)]),
+      `${this.int(2) ? "-" : ""}${this.int(838)}:${String(this.int(60)).padStart(2, '0')}:${String(this.int(60)).padStart(2, '0')}.${this.int(1000)}`,
       String(this.random() * 1e6 - 5e5),
       this.pick(['x', 'y', 'z']),
     ];
