@@ -10,6 +10,9 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     // Powertools writes JSON logs and EMF metrics to stdout; tests that check logs capture them explicitly.
-    env: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    env: {
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    },
   },
 });

@@ -6,16 +6,17 @@
  *    every message vs plain JSON.parse (which would lose digits), on realistic Debezium messages.
  * 2. Applying: the coalescing multi-row writer vs one statement per change, against a throwaway server.
  */
-import { performance } from 'node:perf_hooks';
-import { parse as losslessParse } from 'lossless-json';
-import { stringify } from 'yaml';
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parse as losslessParse } from 'lossless-json';
+import { stringify } from 'yaml';
 import { assembleUpsert } from '../shared/assembler/statements';
-import { parseJsonLossless } from '../shared/formats/json';
-import { closeAllDatabases, getDatabase } from '../shared/db/connection';
 import { parseConfig } from '../shared/config/load';
+import { closeAllDatabases, getDatabase } from '../shared/db/connection';
+import { parseJsonLossless } from '../shared/formats/json';
 import { introspectTable } from '../shared/schema/introspect';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { lambdaContext, mskEvent } from '../test/support/kafka';
@@ -45,7 +46,14 @@ function debeziumMessage(i: number, big: boolean): string {
       price: 'AeJA',
       updated_at: 1_732_000_000_000 + i,
     },
-    source: { version: '2.7.0.Final', connector: 'mysql', name: 'dbserver1', ts_ms: 1_732_000_000_000, db: 'shop', table: 't_config' },
+    source: {
+      version: '2.7.0.Final',
+      connector: 'mysql',
+      name: 'dbserver1',
+      ts_ms: 1_732_000_000_000,
+      db: 'shop',
+      table: 't_config',
+    },
     op: 'c',
     ts_ms: 1_732_000_000_100,
   }).replace(/"id":"(\d+)"/, '"id":$1');
@@ -63,7 +71,9 @@ function benchDecode(): void {
   const always = time('lossless-json on every message', () => {
     for (const m of messages) losslessParse(m);
   });
-  console.log(`  ratio: lossless-json everywhere / ours = ${(always / ours).toFixed(2)}x; ours / JSON.parse = ${(ours / plain).toFixed(2)}x`);
+  console.log(
+    `  ratio: lossless-json everywhere / ours = ${(always / ours).toFixed(2)}x; ours / JSON.parse = ${(ours / plain).toFixed(2)}x`,
+  );
 }
 
 async function benchApply(): Promise<void> {
@@ -72,12 +82,17 @@ async function benchApply(): Promise<void> {
   const server = await startThrowawayServer();
   try {
     const raw = await rawConnection(server.url);
-    await raw.query('CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY, name VARCHAR(64) UNIQUE, v TEXT, n DECIMAL(12,2))');
+    await raw.query(
+      'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY, name VARCHAR(64) UNIQUE, v TEXT, n DECIMAL(12,2))',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-bench-'));
     process.env.SYNC_CONFIG = join(dir, 'sync.config.yml');
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const doc = { databases: { off: { role: 'offline', url: server.url } }, cdc: [{ topics: ['bench'], target: 'off' }] };
+    const doc = {
+      databases: { off: { role: 'offline', url: server.url } },
+      cdc: [{ topics: ['bench'], target: 'off' }],
+    };
     writeFileSync(process.env.SYNC_CONFIG, stringify(doc));
     const { handler } = await import('../functions/cdc-sync');
     const msgs = (op: 'c' | 'u') =>
@@ -91,7 +106,12 @@ async function benchApply(): Promise<void> {
       );
     const t0 = performance.now();
     for (let i = 0; i < rows; i += 500) {
-      await handler(mskEvent([...msgs('c'), ...msgs('u')].slice(i * 2, i * 2 + 1000).map((value) => ({ topic: 'bench', value }))), lambdaContext());
+      await handler(
+        mskEvent(
+          [...msgs('c'), ...msgs('u')].slice(i * 2, i * 2 + 1000).map((value) => ({ topic: 'bench', value })),
+        ),
+        lambdaContext(),
+      );
     }
     const batched = performance.now() - t0;
     console.log(`  ${'cdc-mirror writer (batches of 1000)'.padEnd(44)} ${batched.toFixed(1).padStart(8)} ms`);
@@ -102,7 +122,12 @@ async function benchApply(): Promise<void> {
     const t1 = performance.now();
     for (const op of ['c', 'u'] as const) {
       for (let i = 0; i < rows; i++) {
-        const row = { id: String(i), name: `n${i}`, v: op === 'u' ? 'b' : 'a', n: op === 'u' ? '2.50' : '1.00' };
+        const row = {
+          id: String(i),
+          name: `n${i}`,
+          v: op === 'u' ? 'b' : 'a',
+          n: op === 'u' ? '2.50' : '1.00',
+        };
         for (const stmt of assembleUpsert(table, [row], db.server)) await db.execute(stmt);
       }
     }
@@ -120,7 +145,9 @@ async function main(): Promise<void> {
   benchDecode();
   await benchApply();
   const mem = process.memoryUsage();
-  console.log(`\nmemory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `\nmemory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB`,
+  );
 }
 
 main().catch((err) => {

@@ -45,20 +45,28 @@ async function main(): Promise<void> {
           shop_online: { role: 'online', url: onlineServer.url },
           shop_offline: { role: 'offline', url: offlineServer.url },
         },
-        cdc: [{ topics: ['dbserver1.shop.t_config'], target: 'shop_offline', schemas: { shop: 'shop_test' } }],
+        cdc: [
+          { topics: ['dbserver1.shop.t_config'], target: 'shop_offline', schemas: { shop: 'shop_test' } },
+        ],
         manual: [{ source: 'shop_online', target: 'shop_offline', schemas: { shop: 'shop_test' } }],
       }),
     );
 
     // 1. Changes online, captured as the three tools would publish them.
     const q = {
-      select: async (sql: string, params: readonly SqlValue[] = []) => (await online.query(sql, [...params]))[0] as never,
+      select: async (sql: string, params: readonly SqlValue[] = []) =>
+        (await online.query(sql, [...params]))[0] as never,
       execute: async () => {
         throw new Error('read only');
       },
     };
     const read = async (id: number) =>
-      ((await online.query('SELECT * FROM shop.t_config WHERE id = ?', [id]))[0] as Record<string, SqlValue>[])[0];
+      (
+        (await online.query('SELECT * FROM shop.t_config WHERE id = ?', [id]))[0] as Record<
+          string,
+          SqlValue
+        >[]
+      )[0];
     await online.query(
       `INSERT INTO shop.t_config VALUES (1, 'feature.flag', 'on', 9.99, '2026-11-24 10:00:00.123'),
        (2, 'timeout.ms', '3000', NULL, '2026-11-24 10:00:01.000'), (3, 'greeting', '你好 😀', 0.10, NULL)`,
@@ -75,7 +83,12 @@ async function main(): Promise<void> {
     const messages = [
       encodeDebezium({ ...base, op: 'c', after: r1 as never, withSchema: true }),
       encodeCanal({ ...base, type: 'INSERT', pkNames: ['id'], rows: [r2 as never, r3 as never] }),
-      encodeMaxwell({ ...base, type: 'update', data: after2 as never, old: { value: before2?.value ?? null } }),
+      encodeMaxwell({
+        ...base,
+        type: 'update',
+        data: after2 as never,
+        old: { value: before2?.value ?? null },
+      }),
       encodeDebezium({ ...base, op: 'd', before: r3 as never, withSchema: false }),
     ];
     const { handler: cdcSync } = await import('../functions/cdc-sync');
@@ -96,7 +109,13 @@ async function main(): Promise<void> {
         rawQueryString: '',
         headers: { 'content-type': 'application/json' },
         requestContext: {
-          http: { method: 'POST', path: '/sync', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'demo' },
+          http: {
+            method: 'POST',
+            path: '/sync',
+            protocol: 'HTTP/1.1',
+            sourceIp: '127.0.0.1',
+            userAgent: 'demo',
+          },
           requestId: 'demo',
           routeKey: 'POST /sync',
           stage: '$default',
@@ -106,7 +125,10 @@ async function main(): Promise<void> {
       }) as unknown as APIGatewayProxyEventV2;
     const request = { source: 'shop_online', table: 'shop.t_config', where: 'id IN (1, 2, 100) OR id < 0' };
     for (const dryRun of [true, false]) {
-      const res = (await manualSync(post({ ...request, dryRun }), lambdaContext(30_000))) as APIGatewayProxyStructuredResultV2;
+      const res = (await manualSync(
+        post({ ...request, dryRun }),
+        lambdaContext(30_000),
+      )) as APIGatewayProxyStructuredResultV2;
       console.log(`\nmanual sync (${dryRun ? 'dry run' : 'run'}): HTTP ${res.statusCode}\n${res.body}`);
     }
 

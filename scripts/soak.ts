@@ -4,11 +4,12 @@
  * messages through the CDC handler in random batches with re-deliveries and injected connection kills,
  * then compares every row. Exits non-zero unless rows lost and rows differing are both 0.
  */
-import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { rawConnection } from '../test/support/raw-connection';
 import { diffRows, runSoak } from '../test/support/soak';
@@ -32,10 +33,16 @@ async function main(): Promise<void> {
     const schema = 'soak';
     const online = await rawConnection(onlineServer.url);
     const offline = await rawConnection(offlineServer.url);
-    const workload = new CapturingWorkload(online, schema, rng(seed), ['debezium', 'debezium-noschema', 'canal', 'maxwell']);
+    const workload = new CapturingWorkload(online, schema, rng(seed), [
+      'debezium',
+      'debezium-noschema',
+      'canal',
+      'maxwell',
+    ]);
     await workload.setup();
     await offline.query(`CREATE DATABASE ${schema} CHARACTER SET utf8mb4`);
-    for (const [name, ddl] of Object.entries(WORKLOAD_TABLES)) await offline.query(`CREATE TABLE ${schema}.${name} ${ddl}`);
+    for (const [name, ddl] of Object.entries(WORKLOAD_TABLES))
+      await offline.query(`CREATE TABLE ${schema}.${name} ${ddl}`);
     const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-soak-'));
     process.env.SYNC_CONFIG = join(dir, 'sync.config.yml');
     process.env.POWERTOOLS_LOG_LEVEL ??= 'CRITICAL';
@@ -64,7 +71,9 @@ async function main(): Promise<void> {
       onProgress: (done) => {
         if (Date.now() - lastPrint > 5000) {
           lastPrint = Date.now();
-          process.stderr.write(`  ${done}/${events} events, ${Math.round(done / ((Date.now() - started) / 1000))}/s\n`);
+          process.stderr.write(
+            `  ${done}/${events} events, ${Math.round(done / ((Date.now() - started) / 1000))}/s\n`,
+          );
         }
       },
     });

@@ -23,7 +23,13 @@ const T_SKIP = 'beh.skip';
 const T_FILTERED = 'beh.filtered';
 
 function dbz(op: 'c' | 'u' | 'd' | 'r' | 't', table: string, before: Row | null, after: Row | null): string {
-  return JSON.stringify({ op, source: { db: online, table, ts_ms: Date.now() - 1000 }, before, after, ts_ms: Date.now() });
+  return JSON.stringify({
+    op,
+    source: { db: online, table, ts_ms: Date.now() - 1000 },
+    before,
+    after,
+    ts_ms: Date.now(),
+  });
 }
 
 async function send(topic: string, values: (string | null)[]): Promise<BatchSummary> {
@@ -96,7 +102,10 @@ describe('insert, update, delete', () => {
 
   it('keeps offline-only columns on update and gives them defaults on insert', async () => {
     await offline.query(`INSERT INTO \`${offlineSchema}\`.cfg VALUES (1, 'a', 'old', 'mine')`);
-    await send(T_OVERWRITE, [dbz('u', 'cfg', r(1, 'a', 'old'), r(1, 'a', 'new')), dbz('c', 'cfg', null, r(2, 'b'))]);
+    await send(T_OVERWRITE, [
+      dbz('u', 'cfg', r(1, 'a', 'old'), r(1, 'a', 'new')),
+      dbz('c', 'cfg', null, r(2, 'b')),
+    ]);
     expect(await rows()).toEqual([
       { id: '1', name: 'a', v: 'new', extra: 'mine' },
       { id: '2', name: 'b', v: null, extra: 'keep' },
@@ -104,7 +113,10 @@ describe('insert, update, delete', () => {
   });
 
   it('turns a primary-key change into delete + insert', async () => {
-    await send(T_OVERWRITE, [dbz('c', 'cfg', null, r(1, 'a', 'x')), dbz('u', 'cfg', r(1, 'a', 'x'), r(10, 'a', 'x'))]);
+    await send(T_OVERWRITE, [
+      dbz('c', 'cfg', null, r(1, 'a', 'x')),
+      dbz('u', 'cfg', r(1, 'a', 'x'), r(10, 'a', 'x')),
+    ]);
     expect(await rows()).toEqual([{ id: '10', name: 'a', v: 'x', extra: 'keep' }]);
   });
 
@@ -123,7 +135,11 @@ describe('insert, update, delete', () => {
   });
 
   it('treats a replayed batch as a no-op', async () => {
-    const batch = [dbz('c', 'cfg', null, r(1, 'a')), dbz('u', 'cfg', r(1, 'a'), r(1, 'a', 'v')), dbz('c', 'cfg', null, r(2, 'b'))];
+    const batch = [
+      dbz('c', 'cfg', null, r(1, 'a')),
+      dbz('u', 'cfg', r(1, 'a'), r(1, 'a', 'v')),
+      dbz('c', 'cfg', null, r(2, 'b')),
+    ];
     await send(T_OVERWRITE, batch);
     const once = await rows();
     await send(T_OVERWRITE, batch);
@@ -142,7 +158,9 @@ describe('insert, update, delete', () => {
 
 describe('conflict policies', () => {
   beforeEach(async () => {
-    await offline.query(`INSERT INTO \`${offlineSchema}\`.cfg VALUES (1, 'a', 'offline', 'x'), (5, 'taken', NULL, 'x')`);
+    await offline.query(
+      `INSERT INTO \`${offlineSchema}\`.cfg VALUES (1, 'a', 'offline', 'x'), (5, 'taken', NULL, 'x')`,
+    );
   });
 
   it('overwrite: online wins for an existing key, a missing row is inserted, a unique collision evicts', async () => {
@@ -156,7 +174,11 @@ describe('conflict policies', () => {
       { id: '2', name: 'b', v: 'upd', extra: 'keep' },
       { id: '3', name: 'taken', v: 'new', extra: 'keep' },
     ]);
-    expect(summary.tables[`offline/${offlineSchema}.cfg`]).toMatchObject({ conflicts: 1, inserted: 2, updated: 1 });
+    expect(summary.tables[`offline/${offlineSchema}.cfg`]).toMatchObject({
+      conflicts: 1,
+      inserted: 2,
+      updated: 1,
+    });
   });
 
   it('skip: leaves existing keys, missing rows and colliding rows alone, counting each', async () => {
@@ -171,7 +193,11 @@ describe('conflict policies', () => {
       { id: '4', name: 'd', v: null, extra: 'keep' },
       { id: '5', name: 'taken', v: null, extra: 'x' },
     ]);
-    expect(summary.tables[`offline/${offlineSchema}.cfg`]).toMatchObject({ skipped: 3, conflicts: 3, inserted: 1 });
+    expect(summary.tables[`offline/${offlineSchema}.cfg`]).toMatchObject({
+      skipped: 3,
+      conflicts: 3,
+      inserted: 1,
+    });
   });
 
   it('skip still applies snapshot reads (op r) as upserts', async () => {
@@ -192,7 +218,9 @@ describe('routing and filters', () => {
   });
 
   it('drops columns the offline table lacks and goes on', async () => {
-    const summary = await send(T_OVERWRITE, [dbz('c', 'cfg', null, { id: 1, name: 'a', v: 'x', online_only: 'zzz' })]);
+    const summary = await send(T_OVERWRITE, [
+      dbz('c', 'cfg', null, { id: 1, name: 'a', v: 'x', online_only: 'zzz' }),
+    ]);
     expect(await rows()).toEqual([{ id: '1', name: 'a', v: 'x', extra: 'keep' }]);
     expect(summary.tables[`offline/${offlineSchema}.cfg`]?.droppedColumns).toBe(1);
   });

@@ -96,7 +96,9 @@ function encode(
 function reachable(format: Format, rows: unknown[]): unknown[] {
   if (!format.startsWith('debezium')) return rows;
   return (rows as Record<string, unknown>[]).map((r) =>
-    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && v.startsWith('0000-00-00') ? null : v])),
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && v.startsWith('0000-00-00') ? null : v]),
+    ),
   );
 }
 

@@ -51,7 +51,12 @@ beforeAll(async () => {
       offline: { role: 'offline', url: offlineUrl() },
     },
     cdc: [
-      { topics: ['dbserver1.inventory.products'], target: 'offline', format: 'debezium', schemas: { inventory } },
+      {
+        topics: ['dbserver1.inventory.products'],
+        target: 'offline',
+        format: 'debezium',
+        schemas: { inventory },
+      },
       { topics: ['canal.inventory'], target: 'offline', schemas: { inventory } },
       { topics: ['maxwell'], target: 'offline', schemas: { test }, tables: ['test.product'] },
     ],
@@ -71,7 +76,12 @@ async function finalState(table: string): Promise<string[][]> {
 }
 
 describe.each([
-  ['debezium-mysql-schema-include.jsonl', 'dbserver1.inventory.products', () => `${inventory}.products`, debeziumFinal],
+  [
+    'debezium-mysql-schema-include.jsonl',
+    'dbserver1.inventory.products',
+    () => `${inventory}.products`,
+    debeziumFinal,
+  ],
   ['canal-flat.jsonl', 'canal.inventory', () => `${inventory}.products2`, canalMaxwellFinal],
   ['maxwell.jsonl', 'maxwell', () => `${test}.product`, canalMaxwellFinal],
 ])('recorded %s', (file, topic, table, expected) => {

@@ -35,7 +35,11 @@ async function converged(): Promise<void> {
 }
 
 /** Delivers like Lambda does: an invocation that throws is retried with the same batch. */
-async function deliverUntilDone(values: (string | null)[], offsets: number[], maxTries = 5): Promise<BatchSummary> {
+async function deliverUntilDone(
+  values: (string | null)[],
+  offsets: number[],
+  maxTries = 5,
+): Promise<BatchSummary> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await handler(
@@ -63,11 +67,17 @@ async function resetOffline(): Promise<void> {
 beforeAll(async () => {
   server = await startThrowawayServer();
   online = await rawConnection(onlineUrl());
-  workload = new CapturingWorkload(online, schema, rng(7), ['debezium', 'debezium-noschema', 'canal', 'maxwell']);
+  workload = new CapturingWorkload(online, schema, rng(7), [
+    'debezium',
+    'debezium-noschema',
+    'canal',
+    'maxwell',
+  ]);
   await workload.setup();
   const off = await offlineConn();
   await off.query(`CREATE DATABASE \`${schema}\` CHARACTER SET utf8mb4`);
-  for (const [name, ddl] of Object.entries(WORKLOAD_TABLES)) await off.query(`CREATE TABLE \`${schema}\`.${name} ${ddl}`);
+  for (const [name, ddl] of Object.entries(WORKLOAD_TABLES))
+    await off.query(`CREATE TABLE \`${schema}\`.${name} ${ddl}`);
   await off.end();
   useConfig({
     databases: {
@@ -121,7 +131,14 @@ describe('poison records', () => {
       after: { id: 1 },
     });
     const mid = Math.floor(good.length / 2);
-    const batch = ['{not json', ...good.slice(0, mid), tooLong, unknownTable, ...good.slice(mid), '{"op":"?"}'];
+    const batch = [
+      '{not json',
+      ...good.slice(0, mid),
+      tooLong,
+      unknownTable,
+      ...good.slice(mid),
+      '{"op":"?"}',
+    ];
     const offsets = offsetsFor(batch.length);
     const first = await deliverUntilDone(batch, offsets);
     expect(first.deadLettered).toBe(4);
@@ -139,7 +156,12 @@ describe('poison records', () => {
       { kafka_offset: String(offsets[0]), error_class: 'decode', attempts: '2', status: 'open' },
       { kafka_offset: String(offsets[mid + 1]), error_class: 'value', attempts: '2', status: 'open' },
       { kafka_offset: String(offsets[mid + 2]), error_class: 'table', attempts: '2', status: 'open' },
-      { kafka_offset: String(offsets[batch.length - 1]), error_class: 'decode', attempts: '2', status: 'open' },
+      {
+        kafka_offset: String(offsets[batch.length - 1]),
+        error_class: 'decode',
+        attempts: '2',
+        status: 'open',
+      },
     ]);
   });
 });
@@ -224,7 +246,15 @@ describe('convergence soak (short)', () => {
     const history = workload.messages.splice(0);
     await deliverUntilDone(history, offsetsFor(history.length));
     const killer = await offlineConn();
-    const report = await runSoak({ workload, handler, topic: TOPIC, events: 1500, seed: 42, killer, faultRate: 0.15 });
+    const report = await runSoak({
+      workload,
+      handler,
+      topic: TOPIC,
+      events: 1500,
+      seed: 42,
+      killer,
+      faultRate: 0.15,
+    });
     expect(report.faultsInjected).toBeGreaterThan(0);
     await converged();
     expect(await diffRows(online, killer, schema)).toEqual({ lost: 0, differing: 0 });

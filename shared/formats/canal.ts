@@ -30,7 +30,8 @@ function hintsOf(node: Obj): (column: string) => TypeHint {
 function rowOf(node: JsonNode | undefined, hint: (c: string) => TypeHint, what: string): WireRow {
   if (!isJsonObject(node)) throw new DecodeError(`Canal message has a ${what} entry that is not an object`);
   const row: WireRow = {};
-  for (const [name, value] of Object.entries(node)) row[name] = { value: toWireValue(value), hint: hint(name) };
+  for (const [name, value] of Object.entries(node))
+    row[name] = { value: toWireValue(value), hint: hint(name) };
   return row;
 }
 
@@ -59,8 +60,20 @@ export function decodeCanal(node: JsonNode, position: SourcePosition): DecodedEv
   const t = eventTime(node);
   const pos: SourcePosition = t === undefined ? position : { ...position, eventTimeMs: t };
   if (type === 'TRUNCATE') return [{ kind: 'truncate', table, position: pos, format: 'canal' }];
-  if (node.isDdl === true || (typeof type === 'string' && ['CREATE', 'ALTER', 'ERASE', 'QUERY', 'RENAME', 'CINDEX', 'DINDEX'].includes(type))) {
-    return [{ kind: 'ddl', table, sql: typeof node.sql === 'string' ? node.sql : '', position: pos, format: 'canal' }];
+  if (
+    node.isDdl === true ||
+    (typeof type === 'string' &&
+      ['CREATE', 'ALTER', 'ERASE', 'QUERY', 'RENAME', 'CINDEX', 'DINDEX'].includes(type))
+  ) {
+    return [
+      {
+        kind: 'ddl',
+        table,
+        sql: typeof node.sql === 'string' ? node.sql : '',
+        position: pos,
+        format: 'canal',
+      },
+    ];
   }
   if (!Array.isArray(node.data)) throw new DecodeError(`Canal ${String(type)} message has no data array`);
   const hint = hintsOf(node);
@@ -75,7 +88,14 @@ export function decodeCanal(node: JsonNode, position: SourcePosition): DecodedEv
         // Canal's `old` holds the changed columns only, TiCDC's holds all: either way, before = data + old.
         const changed = old[index];
         const before = isJsonObject(changed) ? { ...row, ...rowOf(changed, hint, 'old') } : undefined;
-        return { kind: 'update', table, position: p, format: 'canal', after: row, ...(before ? { before } : {}) };
+        return {
+          kind: 'update',
+          table,
+          position: p,
+          format: 'canal',
+          after: row,
+          ...(before ? { before } : {}),
+        };
       }
       case 'DELETE':
         return { kind: 'delete', table, position: p, format: 'canal', before: row };

@@ -57,7 +57,10 @@ const eventTime = (payload: Obj): number | undefined => {
 export function looksLikeDebezium(node: Obj): boolean {
   if ('payload' in node && 'schema' in node) return true;
   if (typeof node.op === 'string' && 'source' in node) return true;
-  return typeof node.ddl === 'string' && ('databaseName' in node || 'historyRecord' in node || 'tableChanges' in node);
+  return (
+    typeof node.ddl === 'string' &&
+    ('databaseName' in node || 'historyRecord' in node || 'tableChanges' in node)
+  );
 }
 
 export function decodeDebezium(node: JsonNode, position: SourcePosition): DecodedEvent[] {
@@ -84,7 +87,13 @@ export function decodeDebezium(node: JsonNode, position: SourcePosition): Decode
       }
     }
     if (tables.length === 0) return [{ kind: 'skip', reason: 'schema change without a table', position }];
-    return tables.map((table) => ({ kind: 'ddl', table, sql: payload.ddl as string, position, format: 'debezium' }));
+    return tables.map((table) => ({
+      kind: 'ddl',
+      table,
+      sql: payload.ddl as string,
+      position,
+      format: 'debezium',
+    }));
   }
 
   const op = payload.op;

@@ -106,7 +106,10 @@ class WktReader {
       case 'MULTILINESTRING':
         return Buffer.concat([head, this.list(() => Buffer.concat([this.header('LINESTRING'), ring()]))]);
       case 'MULTIPOLYGON':
-        return Buffer.concat([head, this.list(() => Buffer.concat([this.header('POLYGON'), this.list(ring)]))]);
+        return Buffer.concat([
+          head,
+          this.list(() => Buffer.concat([this.header('POLYGON'), this.list(ring)])),
+        ]);
       default:
         return Buffer.concat([head, this.list(() => this.geometry())]);
     }

@@ -1,8 +1,20 @@
-import { isLosslessNumber, LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+import {
+  isLosslessNumber,
+  LosslessNumber,
+  parse as losslessParse,
+  stringify as losslessStringify,
+} from 'lossless-json';
 import type { WireValue } from '../types';
 
 /** A parsed JSON tree whose numbers are either safe JS numbers or LosslessNumber (exact source digits). */
-export type JsonNode = null | boolean | string | number | LosslessNumber | JsonNode[] | { [k: string]: JsonNode };
+export type JsonNode =
+  | null
+  | boolean
+  | string
+  | number
+  | LosslessNumber
+  | JsonNode[]
+  | { [k: string]: JsonNode };
 
 /**
  * A numeral of 16+ digits (a run of digits and dots) may not survive a double: only then is the

@@ -41,7 +41,8 @@ export function decodeMaxwell(node: JsonNode, position: SourcePosition): Decoded
   }
   const table: TableRef = { schema: node.database, table: node.table };
   // Maxwell's ts is in seconds.
-  const pos: SourcePosition = typeof node.ts === 'number' ? { ...position, eventTimeMs: node.ts * 1000 } : position;
+  const pos: SourcePosition =
+    typeof node.ts === 'number' ? { ...position, eventTimeMs: node.ts * 1000 } : position;
   const base = { table, position: pos, format: 'maxwell' as const };
   switch (type) {
     case 'insert':

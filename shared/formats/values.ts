@@ -97,7 +97,8 @@ function formatMicroTime(micros: bigint, precision: number | null): string {
 
 /** An ISO-8601 instant ('2038-01-19T03:14:07.999999Z', or with an offset) → UTC wall clock text. */
 function formatIsoInstant(text: string, column: ColumnInfo): string {
-  const m = /^(-?\d{4,})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
+  const m =
+    /^(-?\d{4,})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
   if (!m) return fail(column, `not an ISO timestamp: ${JSON.stringify(text)}`);
   const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m;
   const instant = new Date(0);
@@ -160,18 +161,25 @@ function json(v: WireValue, column: ColumnInfo): JsonNode {
 
 function coerceInteger(v: WireValue, column: ColumnInfo, hint: DebeziumHint | undefined): string {
   // bigint.unsigned.handling.mode=precise sends a Connect Decimal with scale 0.
-  if (v.kind === 'string' && hint?.name === 'org.apache.kafka.connect.data.Decimal') return decodeConnectDecimal(v.text, 0);
+  if (v.kind === 'string' && hint?.name === 'org.apache.kafka.connect.data.Decimal')
+    return decodeConnectDecimal(v.text, 0);
   let n = integerOf(v, column);
   // bigint.unsigned.handling.mode=long (the default) wraps values above 2^63 to negative.
   if (n < 0n && column.unsigned && column.dataType === 'bigint') n += 1n << 64n;
   return n.toString();
 }
 
-function coerceDecimal(v: WireValue, column: ColumnInfo, hint: DebeziumHint | undefined, format: SourceFormat): string {
+function coerceDecimal(
+  v: WireValue,
+  column: ColumnInfo,
+  hint: DebeziumHint | undefined,
+  format: SourceFormat,
+): string {
   if (v.kind === 'number') return v.text;
   if (v.kind === 'json' || hint?.name === 'io.debezium.data.VariableScaleDecimal') {
     const node = json(v, column);
-    if (!isJsonObject(node) || typeof node.value !== 'string') return fail(column, 'bad VariableScaleDecimal');
+    if (!isJsonObject(node) || typeof node.value !== 'string')
+      return fail(column, 'bad VariableScaleDecimal');
     return decodeConnectDecimal(node.value, Number(node.scale ?? 0));
   }
   const text = scalarText(v, column);
@@ -229,7 +237,8 @@ function coerceDate(v: WireValue, column: ColumnInfo): string {
 function coerceDateTime(v: WireValue, column: ColumnInfo, hint: DebeziumHint | undefined): string {
   if (v.kind === 'number') {
     const units =
-      temporalUnits(hint) ?? (column.dataType === 'datetime' && (column.datetimePrecision ?? 0) > 3 ? 'us' : 'ms');
+      temporalUnits(hint) ??
+      (column.dataType === 'datetime' && (column.datetimePrecision ?? 0) > 3 ? 'us' : 'ms');
     return formatEpochMicros(toMicros(integerOf(v, column), units), column.datetimePrecision);
   }
   const text = scalarText(v, column);
@@ -239,7 +248,10 @@ function coerceDateTime(v: WireValue, column: ColumnInfo, hint: DebeziumHint | u
 
 function coerceTime(v: WireValue, column: ColumnInfo, hint: DebeziumHint | undefined): string {
   if (v.kind === 'number') {
-    return formatMicroTime(toMicros(integerOf(v, column), temporalUnits(hint) ?? 'us'), column.datetimePrecision);
+    return formatMicroTime(
+      toMicros(integerOf(v, column), temporalUnits(hint) ?? 'us'),
+      column.datetimePrecision,
+    );
   }
   return scalarText(v, column);
 }
@@ -256,7 +268,8 @@ function coerceGeometry(v: WireValue, column: ColumnInfo, format: SourceFormat):
   if (v.kind === 'json') {
     // Debezium io.debezium.data.geometry.*: {wkb: base64, srid}.
     const node = json(v, column);
-    if (!isJsonObject(node) || typeof node.wkb !== 'string') return fail(column, 'geometry struct without wkb');
+    if (!isJsonObject(node) || typeof node.wkb !== 'string')
+      return fail(column, 'geometry struct without wkb');
     const srid = typeof node.srid === 'number' ? node.srid : 0;
     return internalGeometry(srid, Buffer.from(node.wkb, 'base64'));
   }
@@ -284,7 +297,8 @@ export function coerceValue(field: WireField, column: ColumnInfo, format: Source
   if (DECIMAL.has(type)) return coerceDecimal(v, column, hint, format);
   if (FLOAT.has(type)) {
     const text = scalarText(v, column);
-    if (!PLAIN_DECIMAL.test(text) && !/^-?(Infinity|NaN)$/.test(text)) return fail(column, `not a number: ${describe(v)}`);
+    if (!PLAIN_DECIMAL.test(text) && !/^-?(Infinity|NaN)$/.test(text))
+      return fail(column, `not a number: ${describe(v)}`);
     return text;
   }
   if (type === 'bit') return coerceBit(v, column, format);

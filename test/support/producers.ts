@@ -29,7 +29,16 @@ function toJson(v: Json): string {
 
 const INTS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
-const GEOMETRY = new Set(['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
+const GEOMETRY = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
 
 const text = (v: SqlValue): string => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 const bitValue = (v: Buffer): bigint => (v.length ? BigInt(`0x${v.toString('hex')}`) : 0n);
@@ -55,7 +64,9 @@ function timeMicros(s: string): bigint {
   const neg = s.startsWith('-');
   const [hms = '', frac = ''] = s.replace(/^-/, '').split('.');
   const [h, m, sec] = hms.split(':').map((x) => BigInt(x));
-  const us = (((h as bigint) * 60n + (m as bigint)) * 60n + (sec as bigint)) * 1_000_000n + BigInt(frac.padEnd(6, '0'));
+  const us =
+    (((h as bigint) * 60n + (m as bigint)) * 60n + (sec as bigint)) * 1_000_000n +
+    BigInt(frac.padEnd(6, '0'));
   return neg ? -us : us;
 }
 
@@ -87,7 +98,13 @@ function debeziumField(c: ColumnInfo, v: SqlValue): { value: Json; schema: Json 
     field: c.name,
   });
   if (INTS.has(t)) {
-    const s = schema(t === 'bigint' || (t === 'int' && c.unsigned) ? 'int64' : t === 'tinyint' || t === 'smallint' ? 'int16' : 'int32');
+    const s = schema(
+      t === 'bigint' || (t === 'int' && c.unsigned)
+        ? 'int64'
+        : t === 'tinyint' || t === 'smallint'
+          ? 'int16'
+          : 'int32',
+    );
     if (v === null) return { value: null, schema: s };
     let n = BigInt(text(v));
     if (t === 'bigint' && n >= 1n << 63n) n -= 1n << 64n;
@@ -109,20 +126,31 @@ function debeziumField(c: ColumnInfo, v: SqlValue): { value: Json; schema: Json 
   }
   if (t === 'bit') {
     const width = bitWidth(c);
-    if (width === 1) return { value: v === null ? null : bitValue(v as Buffer) === 1n, schema: schema('boolean') };
+    if (width === 1)
+      return { value: v === null ? null : bitValue(v as Buffer) === 1n, schema: schema('boolean') };
     const s = schema('bytes', 'io.debezium.data.Bits', { length: String(width) });
-    return { value: v === null ? null : Buffer.from(v as Buffer).reverse().toString('base64'), schema: s };
+    return {
+      value:
+        v === null
+          ? null
+          : Buffer.from(v as Buffer)
+              .reverse()
+              .toString('base64'),
+      schema: s,
+    };
   }
   if (t === 'date') {
     const s = schema('int32', 'io.debezium.time.Date');
     // Debezium turns zero dates into null (nullable column) or the epoch.
-    if (v === null || isZeroDate(text(v))) return { value: v === null || optional ? null : new Raw('0'), schema: s };
+    if (v === null || isZeroDate(text(v)))
+      return { value: v === null || optional ? null : new Raw('0'), schema: s };
     return { value: new Raw(String(epochMicros(text(v)) / 86_400_000_000n)), schema: s };
   }
   if (t === 'datetime') {
     const micro = (c.datetimePrecision ?? 0) > 3;
     const s = schema('int64', micro ? 'io.debezium.time.MicroTimestamp' : 'io.debezium.time.Timestamp');
-    if (v === null || isZeroDate(text(v))) return { value: v === null || optional ? null : new Raw('0'), schema: s };
+    if (v === null || isZeroDate(text(v)))
+      return { value: v === null || optional ? null : new Raw('0'), schema: s };
     const us = epochMicros(text(v));
     return { value: new Raw(String(micro ? us : us / 1000n)), schema: s };
   }
@@ -139,16 +167,23 @@ function debeziumField(c: ColumnInfo, v: SqlValue): { value: Json; schema: Json 
   if (t === 'year') {
     return { value: v === null ? null : new Raw(text(v)), schema: schema('int32', 'io.debezium.time.Year') };
   }
-  if (BINARY.has(t)) return { value: v === null ? null : (v as Buffer).toString('base64'), schema: schema('bytes') };
+  if (BINARY.has(t))
+    return { value: v === null ? null : (v as Buffer).toString('base64'), schema: schema('bytes') };
   if (GEOMETRY.has(t)) {
     const s = schema('struct', 'io.debezium.data.geometry.Geometry');
     if (v === null) return { value: null, schema: s };
     const b = v as Buffer;
-    return { value: { wkb: b.subarray(4).toString('base64'), srid: new Raw(String(b.readUInt32LE(0))) }, schema: s };
+    return {
+      value: { wkb: b.subarray(4).toString('base64'), srid: new Raw(String(b.readUInt32LE(0))) },
+      schema: s,
+    };
   }
-  if (t === 'json') return { value: v === null ? null : text(v), schema: schema('string', 'io.debezium.data.Json') };
-  if (t === 'enum') return { value: v === null ? null : text(v), schema: schema('string', 'io.debezium.data.Enum') };
-  if (t === 'set') return { value: v === null ? null : text(v), schema: schema('string', 'io.debezium.data.EnumSet') };
+  if (t === 'json')
+    return { value: v === null ? null : text(v), schema: schema('string', 'io.debezium.data.Json') };
+  if (t === 'enum')
+    return { value: v === null ? null : text(v), schema: schema('string', 'io.debezium.data.Enum') };
+  if (t === 'set')
+    return { value: v === null ? null : text(v), schema: schema('string', 'io.debezium.data.EnumSet') };
   return { value: v === null ? null : text(v), schema: schema('string') };
 }
 
@@ -201,7 +236,7 @@ export function encodeDebezium(a: DebeziumArgs): string {
   if (!a.withSchema) return toJson(payload);
   const rowSchema = (field: string, list: Json[]): Json => ({
     type: 'struct',
-    fields: list.length ? list : (a.after ? after.schema : before.schema),
+    fields: list.length ? list : a.after ? after.schema : before.schema,
     optional: true,
     name: `dbserver1.${a.db}.${a.table}.Value`,
     field,
@@ -212,7 +247,13 @@ export function encodeDebezium(a: DebeziumArgs): string {
       fields: [
         rowSchema('before', before.schema),
         rowSchema('after', after.schema),
-        { type: 'struct', fields: [], optional: false, name: 'io.debezium.connector.mysql.Source', field: 'source' },
+        {
+          type: 'struct',
+          fields: [],
+          optional: false,
+          name: 'io.debezium.connector.mysql.Source',
+          field: 'source',
+        },
         { type: 'string', optional: false, field: 'op' },
         { type: 'int64', optional: true, field: 'ts_ms' },
       ],

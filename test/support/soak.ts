@@ -1,7 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import type { BatchSummary } from '../../shared/cdc/sync-batch';
 import { lambdaContext, mskEvent } from './kafka';
-import { type CapturingWorkload, rng, WORKLOAD_TABLES } from './workload';
+import { type CapturingWorkload, rng, type WORKLOAD_TABLES } from './workload';
 
 type Handler = (event: unknown, context: unknown) => Promise<BatchSummary>;
 
@@ -35,7 +35,13 @@ export interface SoakReport {
  */
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const random = rng(o.seed);
-  const report: SoakReport = { events: 0, batches: 0, redeliveries: 0, faultsInjected: 0, invocationsRetried: 0 };
+  const report: SoakReport = {
+    events: 0,
+    batches: 0,
+    redeliveries: 0,
+    faultsInjected: 0,
+    invocationsRetried: 0,
+  };
   let offset = 0;
   let window: { value: string; offset: number }[] = [];
   const maxBatch = o.maxBatch ?? 200;
@@ -60,8 +66,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if (inject && attempt === 1) {
         report.faultsInjected += 1;
         await new Promise((r) => setTimeout(r, Math.floor(random() * 20)));
-        const [procs] = await o.killer.query('SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()');
-        for (const p of procs as { ID: string }[]) await o.killer.query(`KILL ${p.ID}`).catch(() => undefined);
+        const [procs] = await o.killer.query(
+          'SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
+        );
+        for (const p of procs as { ID: string }[])
+          await o.killer.query(`KILL ${p.ID}`).catch(() => undefined);
       }
       try {
         await delivery;

@@ -66,7 +66,10 @@ export class CapturingWorkload {
   }
 
   private async rows(table: string, where: string, params: SqlValue[]): Promise<Row[]> {
-    const [rows] = await this.online.query(`SELECT * FROM \`${this.schema}\`.${table} WHERE ${where}`, params);
+    const [rows] = await this.online.query(
+      `SELECT * FROM \`${this.schema}\`.${table} WHERE ${where}`,
+      params,
+    );
     return rows as Row[];
   }
 
@@ -101,16 +104,33 @@ export class CapturingWorkload {
     if (format === 'canal') {
       const type = op === 'c' ? 'INSERT' : op === 'u' ? 'UPDATE' : 'DELETE';
       this.messages.push(
-        encodeCanal({ type, db, table, columns, pkNames, rows: [row], ...(op === 'u' ? { old: [old] } : {}) }),
+        encodeCanal({
+          type,
+          db,
+          table,
+          columns,
+          pkNames,
+          rows: [row],
+          ...(op === 'u' ? { old: [old] } : {}),
+        }),
       );
     } else {
       const type = op === 'c' ? 'insert' : op === 'u' ? 'update' : 'delete';
-      this.messages.push(encodeMaxwell({ type, db, table, columns, data: row, ...(op === 'u' ? { old } : {}) }));
+      this.messages.push(
+        encodeMaxwell({ type, db, table, columns, data: row, ...(op === 'u' ? { old } : {}) }),
+      );
     }
   }
 
   /** Runs one statement that changes at most one row, capturing its change. */
-  private async change(table: string, key: string, keyParams: SqlValue[], sql: string, params: SqlValue[], newKey?: SqlValue[]) {
+  private async change(
+    table: string,
+    key: string,
+    keyParams: SqlValue[],
+    sql: string,
+    params: SqlValue[],
+    newKey?: SqlValue[],
+  ) {
     const [before] = await this.rows(table, key, keyParams);
     try {
       await this.online.query(sql, params);
@@ -140,7 +160,7 @@ export class CapturingWorkload {
       JSON.stringify({ k: this.int(1000), s: this.pick(['a', 'é', '😀', '"q"', '\\']) }),
       // BIT takes bytes: a string would be read as characters.
       Buffer.from([this.int(16), this.int(256)]),
-      `${this.int(2) ? "-" : ""}${this.int(838)}:${String(this.int(60)).padStart(2, '0')}:${String(this.int(60)).padStart(2, '0')}.${this.int(1000)}`,
+      `${this.int(2) ? '-' : ''}${this.int(838)}:${String(this.int(60)).padStart(2, '0')}:${String(this.int(60)).padStart(2, '0')}.${this.int(1000)}`,
       String(this.random() * 1e6 - 5e5),
       this.pick(['x', 'y', 'z']),
     ];
@@ -173,8 +193,14 @@ export class CapturingWorkload {
       if (!ra || !rb || a === b) return;
       const tmp = `t${this.nextId}x${this.int(1e6)}`;
       await this.change('kv', 'id = ?', [a], `UPDATE \`${s}\`.kv SET uk = ? WHERE id = ?`, [tmp, a]);
-      await this.change('kv', 'id = ?', [b], `UPDATE \`${s}\`.kv SET uk = ? WHERE id = ?`, [ra.uk as string, b]);
-      await this.change('kv', 'id = ?', [a], `UPDATE \`${s}\`.kv SET uk = ? WHERE id = ?`, [rb.uk as string, a]);
+      await this.change('kv', 'id = ?', [b], `UPDATE \`${s}\`.kv SET uk = ? WHERE id = ?`, [
+        ra.uk as string,
+        b,
+      ]);
+      await this.change('kv', 'id = ?', [a], `UPDATE \`${s}\`.kv SET uk = ? WHERE id = ?`, [
+        rb.uk as string,
+        a,
+      ]);
     } else if (r < 0.6) {
       const id = kvId();
       await this.change('kv', 'id = ?', [id], `DELETE FROM \`${s}\`.kv WHERE id = ?`, [id]);
@@ -196,16 +222,24 @@ export class CapturingWorkload {
           [...values, a, b],
         );
       } else {
-        await this.change('mixed', 'a = ? AND b = ?', [a, b], `INSERT INTO \`${s}\`.mixed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-          a,
-          b,
-          ...values,
-        ]);
+        await this.change(
+          'mixed',
+          'a = ? AND b = ?',
+          [a, b],
+          `INSERT INTO \`${s}\`.mixed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [a, b, ...values],
+        );
       }
     } else if (r < 0.9) {
       const a = String(this.int(40));
       const b = this.pick(['k1', 'k2', 'K3']);
-      await this.change('mixed', 'a = ? AND b = ?', [a, b], `DELETE FROM \`${s}\`.mixed WHERE a = ? AND b = ?`, [a, b]);
+      await this.change(
+        'mixed',
+        'a = ? AND b = ?',
+        [a, b],
+        `DELETE FROM \`${s}\`.mixed WHERE a = ? AND b = ?`,
+        [a, b],
+      );
     } else {
       const a = String(this.int(40));
       const b = this.pick(['k1', 'k2', 'K3']);
@@ -223,7 +257,11 @@ export class CapturingWorkload {
 }
 
 const text = (cols: string[]) =>
-  cols.map((c) => (c.startsWith('HEX:') ? `IFNULL(HEX(${c.slice(4)}), 'N')` : `IFNULL(CAST(${c} AS CHAR), 'N')`)).join(', ');
+  cols
+    .map((c) =>
+      c.startsWith('HEX:') ? `IFNULL(HEX(${c.slice(4)}), 'N')` : `IFNULL(CAST(${c} AS CHAR), 'N')`,
+    )
+    .join(', ');
 const ROW_TEXT = {
   kv: text(['id', 'HEX:uk', 'n', 'HEX:note']),
   mixed: text(['a', 'HEX:b', 'd', 't', 'HEX:bin', 'HEX:js', 'HEX:bits', 'tm', 'f', 'e']),
