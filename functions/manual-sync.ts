@@ -1,6 +1,27 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { getConfig } from '../shared/config/load';
+import {
+  type ContinueJobEvent,
+  handleContinuation,
+  handleHttpRequest,
+  isContinueJobEvent,
+} from '../shared/manual/http';
+import { logger, metrics } from '../shared/observability';
 
-// Stub until the manual sync issue lands.
-export const handler = async (_event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> => ({
-  statusCode: 501,
-});
+// Parsed and validated at cold start: a bad config fails the init, naming the key.
+const config = getConfig();
+
+export const handler = middy(
+  (
+    event: APIGatewayProxyEventV2 | ContinueJobEvent,
+    context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2 | unknown> =>
+    isContinueJobEvent(event)
+      ? handleContinuation(event, context, config)
+      : handleHttpRequest(event, context, config),
+)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics));

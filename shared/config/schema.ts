@@ -101,6 +101,8 @@ const manualEntrySchema = z.strictObject({
   defaultLimit: z.number().int().positive().default(5_000),
   maxLimit: z.number().int().positive().default(100_000),
   chunkSize: z.number().int().min(1).max(10_000).default(1_000),
+  /** How long one invocation copies before it answers 202 and continues asynchronously (API Gateway waits 30 s). */
+  timeBudgetMs: z.number().int().min(0).max(840_000).default(20_000),
 });
 
 const authSchema = z.discriminatedUnion('type', [

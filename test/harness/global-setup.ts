@@ -21,14 +21,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
   };
   try {
-    const track = (s: ThrowawayServer) => {
-      started.push(s);
-      return s;
-    };
-    const [online, offline] = await Promise.all([
-      givenOnline ? undefined : startThrowawayServer({ binlog: true }).then(track),
-      givenOffline ? undefined : startThrowawayServer().then(track),
+    // allSettled: when one fails to start, the other must still be known, so that it is stopped too.
+    const results = await Promise.allSettled([
+      givenOnline ? undefined : startThrowawayServer({ binlog: true }),
+      givenOffline ? undefined : startThrowawayServer(),
     ]);
+    for (const r of results) if (r.status === 'fulfilled' && r.value) started.push(r.value);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [online, offline] = results.map(
+      (r) => (r as PromiseFulfilledResult<ThrowawayServer | undefined>).value,
+    );
     project.provide('onlineUrl', givenOnline ?? (online as ThrowawayServer).url);
     project.provide('offlineUrl', givenOffline ?? (offline as ThrowawayServer).url);
   } catch (err) {

@@ -103,6 +103,8 @@ export async function startThrowawayServer(opts: ServerOptions = {}): Promise<Th
     `--datadir=${join(dataDir, 'data')}`,
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
+    // A private tmpdir: concurrent bootstraps in a shared /tmp collide on temporary table names.
+    `--tmpdir=${dataDir}`,
     ...userArgs,
   ]).catch((err: Error & { stderr?: string }) => {
     throw new Error(`${install} failed: ${err.stderr ?? err.message}`);
@@ -113,6 +115,7 @@ export async function startThrowawayServer(opts: ServerOptions = {}): Promise<Th
     `--datadir=${join(dataDir, 'data')}`,
     `--socket=${join(dataDir, 'mysqld.sock')}`,
     `--pid-file=${join(dataDir, 'mysqld.pid')}`,
+    `--tmpdir=${dataDir}`,
     `--port=${port}`,
     '--bind-address=127.0.0.1',
     '--skip-name-resolve',

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Querier } from '../db/connection';
+import type { SqlRow, SqlValue } from '../types';
+
+/**
+ * Manual-sync jobs and their audit trail live in the offline database (`cdc_mirror.sync_jobs`),
+ * created on first use. A job row is updated in the same transaction as the chunk it describes, so
+ * its cursor and counts are exactly what has been written.
+ */
+export const JOBS_TABLE = '`cdc_mirror`.`sync_jobs`';
+
+const CREATE = [
+  'CREATE DATABASE IF NOT EXISTS `cdc_mirror`',
+  `CREATE TABLE IF NOT EXISTS ${JOBS_TABLE} (
+    job_id CHAR(36) NOT NULL PRIMARY KEY,
+    created_at DATETIME(6) NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    finished_at DATETIME(6) NULL,
+    requested_by VARCHAR(255) NOT NULL,
+    source_db VARCHAR(64) NOT NULL,
+    target_db VARCHAR(64) NOT NULL,
+    source_table VARCHAR(200) NOT NULL,
+    target_table VARCHAR(200) NOT NULL,
+    condition_text TEXT NOT NULL,
+    mode VARCHAR(16) NOT NULL,
+    dry_run TINYINT(1) NOT NULL,
+    row_limit INT NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    matched BIGINT NOT NULL DEFAULT 0,
+    processed BIGINT NOT NULL DEFAULT 0,
+    inserted BIGINT NOT NULL DEFAULT 0,
+    updated BIGINT NOT NULL DEFAULT 0,
+    unchanged BIGINT NOT NULL DEFAULT 0,
+    conflicts BIGINT NOT NULL DEFAULT 0,
+    invocations INT NOT NULL DEFAULT 1,
+    cursor_json TEXT NULL,
+    error TEXT NULL,
+    KEY k_created (created_at)
+  ) DEFAULT CHARSET=utf8mb4`,
+];
+
+export type JobStatus = 'running' | 'succeeded' | 'failed' | 'refused';
+
+export interface JobCounts {
+  matched: number;
+  processed: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  conflicts: number;
+}
+
+export interface Job extends JobCounts {
+  jobId: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  requestedBy: string;
+  source: string;
+  target: string;
+  sourceTable: string;
+  targetTable: string;
+  condition: string;
+  mode: 'upsert' | 'replace';
+  dryRun: boolean;
+  limit: number;
+  status: JobStatus;
+  invocations: number;
+  cursor: SqlRow | null;
+  error: string | null;
+}
+
+const ready = new WeakMap<Database, Promise<void>>();
+
+export function ensureJobsTable(db: Database): Promise<void> {
+  let p = ready.get(db);
+  if (!p) {
+    p = (async () => {
+      for (const sql of CREATE) await db.execute({ sql, params: [] });
+    })();
+    p.catch(() => ready.delete(db));
+    ready.set(db, p);
+  }
+  return p;
+}
+
+/** A keyset cursor as JSON: bytes are tagged so a Buffer comes back as a Buffer. */
+export function encodeCursor(row: SqlRow | null): string | null {
+  if (!row) return null;
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? { hex: v.toString('hex') } : v]),
+    ),
+  );
+}
+
+export function decodeCursor(text: string | null): SqlRow | null {
+  if (!text) return null;
+  const doc = JSON.parse(text) as Record<string, string | null | { hex: string }>;
+  return Object.fromEntries(
+    Object.entries(doc).map(([k, v]) => [
+      k,
+      v !== null && typeof v === 'object' ? Buffer.from(v.hex, 'hex') : v,
+    ]),
+  );
+}
+
+export const now = (): string => new Date().toISOString().replace('T', ' ').replace('Z', '');
+
+export interface NewJob {
+  requestedBy: string;
+  source: string;
+  target: string;
+  sourceTable: string;
+  targetTable: string;
+  condition: string;
+  mode: 'upsert' | 'replace';
+  dryRun: boolean;
+  limit: number;
+  status: JobStatus;
+  matched: number;
+  error?: string;
+}
+
+export async function createJob(db: Database, job: NewJob): Promise<string> {
+  await ensureJobsTable(db);
+  const jobId = randomUUID();
+  const ts = now();
+  const done = job.status !== 'running';
+  await db.execute({
+    sql: `INSERT INTO ${JOBS_TABLE} (job_id, created_at, updated_at, finished_at, requested_by, source_db, target_db,
+      source_table, target_table, condition_text, mode, dry_run, row_limit, status, matched, error)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    params: [
+      jobId,
+      ts,
+      ts,
+      done ? ts : null,
+      job.requestedBy.slice(0, 255),
+      job.source,
+      job.target,
+      job.sourceTable,
+      job.targetTable,
+      job.condition,
+      job.mode,
+      job.dryRun ? '1' : '0',
+      String(job.limit),
+      job.status,
+      String(job.matched),
+      job.error ?? null,
+    ],
+  });
+  return jobId;
+}
+
+/** Records progress; `q` is the transaction that wrote the chunk, so both commit or neither. */
+export async function updateJob(
+  q: Querier,
+  jobId: string,
+  change: Partial<JobCounts> & {
+    status?: JobStatus;
+    cursor?: SqlRow | null;
+    error?: string | null;
+    invocation?: boolean;
+  },
+): Promise<void> {
+  const sets: string[] = ['updated_at = ?'];
+  const params: SqlValue[] = [now()];
+  for (const key of ['processed', 'inserted', 'updated', 'unchanged', 'conflicts'] as const) {
+    const v = change[key];
+    if (v !== undefined) {
+      sets.push(`${key} = ${key} + ?`);
+      params.push(String(v));
+    }
+  }
+  if (change.status) {
+    sets.push('status = ?');
+    params.push(change.status);
+    if (change.status !== 'running') sets.push('finished_at = updated_at');
+  }
+  if (change.cursor !== undefined) {
+    sets.push('cursor_json = ?');
+    params.push(encodeCursor(change.cursor));
+  }
+  if (change.error !== undefined) {
+    sets.push('error = ?');
+    params.push(change.error);
+  }
+  if (change.invocation) sets.push('invocations = invocations + 1');
+  params.push(jobId);
+  await q.execute({ sql: `UPDATE ${JOBS_TABLE} SET ${sets.join(', ')} WHERE job_id = ?`, params });
+}
+
+export async function getJob(db: Database, jobId: string): Promise<Job | undefined> {
+  await ensureJobsTable(db);
+  const [r] = await db.select(`SELECT * FROM ${JOBS_TABLE} WHERE job_id = ?`, [jobId]);
+  if (!r) return undefined;
+  const n = (k: string) => Number(r[k]);
+  const s = (k: string) => String(r[k]);
+  return {
+    jobId: s('job_id'),
+    createdAt: s('created_at'),
+    updatedAt: s('updated_at'),
+    finishedAt: r.finished_at === null ? null : s('finished_at'),
+    requestedBy: s('requested_by'),
+    source: s('source_db'),
+    target: s('target_db'),
+    sourceTable: s('source_table'),
+    targetTable: s('target_table'),
+    condition: s('condition_text'),
+    mode: s('mode') as Job['mode'],
+    dryRun: s('dry_run') === '1',
+    limit: n('row_limit'),
+    status: s('status') as JobStatus,
+    matched: n('matched'),
+    processed: n('processed'),
+    inserted: n('inserted'),
+    updated: n('updated'),
+    unchanged: n('unchanged'),
+    conflicts: n('conflicts'),
+    invocations: n('invocations'),
+    cursor: decodeCursor(r.cursor_json === null ? null : s('cursor_json')),
+    error: r.error === null ? null : s('error'),
+  };
+}

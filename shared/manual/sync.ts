@@ -1,0 +1,415 @@
+import { z } from 'zod';
+import {
+  assembleCount,
+  assembleKeysetPage,
+  assembleReplaceParts,
+  assembleSelectByKeys,
+  assembleUpsertParts,
+} from '../assembler/statements';
+import { mapTable, tableAllowed } from '../cdc/route';
+import type { ManualEntry, SyncConfig } from '../config/schema';
+import { type Database, getDatabase, type Querier } from '../db/connection';
+import { quoteIdentifier, tableName } from '../db/identifiers';
+import { keyString } from '../plan/keys';
+import { findCollisions } from '../plan/lookups';
+import { getTableSchema } from '../schema/cache';
+import type { SqlRow, SqlValue, Statement, TableRef, TableSchema } from '../types';
+import { compileCondition } from './condition';
+import { createJob, getJob, type Job, type JobCounts, updateJob } from './jobs';
+
+/** An error with an HTTP status; below 500 its message is shown to the caller. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+  get expose(): boolean {
+    return this.statusCode < 500;
+  }
+}
+
+export const syncRequestSchema = z.strictObject({
+  source: z.string().min(1),
+  table: z.string().regex(/^[^.\s`]+\.[^.\s`]+$/, 'a "schema.table" name'),
+  where: z.string(),
+  /** A preview first is the safe default. */
+  dryRun: z.boolean().default(true),
+  mode: z.enum(['upsert', 'replace']).default('upsert'),
+  limit: z.number().int().positive().optional(),
+});
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+export interface SyncContext {
+  config: SyncConfig;
+  identity: string;
+  remainingMs: () => number;
+  /** Arranges for the job to go on after this invocation answers (self-invocation in AWS). */
+  continueJob: (jobId: string, target: string) => Promise<void>;
+}
+
+interface ColumnPair {
+  online: string;
+  offline: string;
+}
+
+interface Prepared {
+  entry: ManualEntry;
+  online: Database;
+  offline: Database;
+  onlineTable: TableSchema;
+  offlineTable: TableSchema;
+  pairs: ColumnPair[];
+  condition: Statement;
+  limit: number;
+}
+
+type Action = 'insert' | 'update' | 'unchanged' | 'conflict';
+export interface PreviewRow {
+  key: Record<string, SqlValue>;
+  action: Action;
+  changedColumns?: string[];
+  conflictWith?: string;
+}
+
+const PREVIEW_ROWS = 50;
+
+function parseRef(name: string): TableRef {
+  const [schema = '', table = ''] = name.split('.');
+  return { schema, table };
+}
+
+function findEntry(config: SyncConfig, source: string, ref: TableRef): ManualEntry {
+  const db = config.databases[source];
+  if (!db) throw new HttpError(403, `source "${source}" is not a configured database`);
+  if (db.role !== 'online') throw new HttpError(403, `source "${source}" is not an online database`);
+  const entries = config.manual.filter((e) => e.source === source);
+  if (entries.length === 0) throw new HttpError(403, `no manual entry allows copying from "${source}"`);
+  const entry = entries.find((e) => tableAllowed(e.tables, ref));
+  if (!entry) throw new HttpError(403, `table ${tableName(ref)} is not allowed for source "${source}"`);
+  return entry;
+}
+
+async function schemaOr404(db: Database, ref: TableRef, side: string, ttlMs: number): Promise<TableSchema> {
+  try {
+    return await getTableSchema(db, ref, ttlMs);
+  } catch (err) {
+    if ((err as Error).name === 'TableNotFoundError') {
+      throw new HttpError(404, `table ${tableName(ref)} does not exist on the ${side} database`);
+    }
+    throw err;
+  }
+}
+
+async function prepare(
+  config: SyncConfig,
+  req: Pick<SyncRequest, 'source' | 'table' | 'where' | 'limit'>,
+): Promise<Prepared> {
+  const onlineRef = parseRef(req.table);
+  const entry = findEntry(config, req.source, onlineRef);
+  const limit = req.limit ?? entry.defaultLimit;
+  if (limit > entry.maxLimit)
+    throw new HttpError(422, `limit ${limit} is above the maximum of ${entry.maxLimit}`);
+  const online = await getDatabase(entry.source, config);
+  const offline = await getDatabase(entry.target, config);
+  // The writer only ever gets the offline side.
+  if (offline.role !== 'offline')
+    throw new HttpError(403, `target "${entry.target}" is not an offline database`);
+  const ttl = config.schemaCacheTtlSeconds * 1000;
+  const onlineTable = await schemaOr404(online, onlineRef, 'online', ttl);
+  const offlineTable = await schemaOr404(offline, mapTable(entry.schemas, onlineRef), 'offline', ttl);
+  if (onlineTable.identity.length === 0 || offlineTable.identity.length === 0) {
+    throw new HttpError(422, `table ${req.table} has no primary key or NOT NULL unique key`);
+  }
+  const offlineCols = new Map(
+    offlineTable.columns.filter((c) => !c.generated).map((c) => [c.name.toLowerCase(), c.name]),
+  );
+  const pairs = onlineTable.columns
+    .filter((c) => offlineCols.has(c.name.toLowerCase()))
+    .map((c) => ({ online: c.name, offline: offlineCols.get(c.name.toLowerCase()) as string }));
+  const carried = new Set(pairs.map((p) => p.offline));
+  const missingKey = offlineTable.identity.filter((c) => !carried.has(c));
+  if (missingKey.length)
+    throw new HttpError(422, `offline key column(s) ${missingKey.join(', ')} do not exist online`);
+  // Parsed against the online table's real columns before anything is sent to a server.
+  const condition = compileCondition(
+    req.where,
+    onlineTable.columns.map((c) => c.name),
+    quoteIdentifier,
+  );
+  return { entry, online, offline, onlineTable, offlineTable, pairs, condition, limit };
+}
+
+/** Reads on the online database: read-only transaction with a per-statement time limit. */
+function readOnline<T>(p: Prepared, config: SyncConfig, fn: (q: Querier) => Promise<T>): Promise<T> {
+  const ms = config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000;
+  const limitSql =
+    p.online.server.kind === 'mariadb'
+      ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`
+      : `SET SESSION max_execution_time = ${Math.floor(ms)}`;
+  return p.online.withConnection(async (conn) => {
+    await conn.execute({ sql: limitSql, params: [] });
+    await conn.execute({ sql: 'START TRANSACTION READ ONLY', params: [] });
+    try {
+      return await fn(conn);
+    } finally {
+      await conn.execute({ sql: 'COMMIT', params: [] }).catch(() => undefined);
+    }
+  });
+}
+
+function same(a: SqlValue | undefined, b: SqlValue | undefined): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return (a ?? null) === (b ?? null);
+}
+
+interface ChunkPlan {
+  rows: { row: SqlRow; action: Action; changed: string[]; conflictWith?: string }[];
+  nextCursor: SqlRow | null;
+  done: boolean;
+}
+
+/** Reads one page online (in key order, after `cursor`) and decides each row against the offline table. */
+async function planChunk(
+  p: Prepared,
+  config: SyncConfig,
+  cursor: SqlRow | null,
+  size: number,
+  mode: SyncRequest['mode'],
+): Promise<ChunkPlan> {
+  const page = assembleKeysetPage(p.onlineTable, p.condition, cursor, size);
+  const onlineRows = await readOnline(p, config, (q) => q.select(page.sql, page.params));
+  const rows = onlineRows.map(
+    (r) => Object.fromEntries(p.pairs.map((c) => [c.offline, r[c.online] ?? null])) as SqlRow,
+  );
+  const last = onlineRows[onlineRows.length - 1];
+  const nextCursor = last
+    ? (Object.fromEntries(p.onlineTable.identity.map((c) => [c, last[c] ?? null])) as SqlRow)
+    : cursor;
+  const id = p.offlineTable.identity;
+  const existing = new Map<string, SqlRow>();
+  if (rows.length) {
+    for (const stmt of assembleSelectByKeys(
+      p.offlineTable,
+      id,
+      rows,
+      p.pairs.map((c) => c.offline),
+    )) {
+      for (const r of await p.offline.select(stmt.sql, stmt.params))
+        existing.set(keyString(p.offlineTable, r, id), r);
+    }
+  }
+  // Replace resolves unique-key collisions itself; upsert must not update a different row, so it reports them.
+  const collisions = mode === 'upsert' ? await findCollisions(p.offline, p.offlineTable, rows) : new Map();
+  const planned = rows.map((row) => {
+    const key = keyString(p.offlineTable, row, id);
+    const before = existing.get(key);
+    const changed = before ? p.pairs.map((c) => c.offline).filter((c) => !same(row[c], before[c])) : [];
+    const clash = collisions.get(key)?.[0];
+    if (clash && (!before || changed.length)) {
+      return {
+        row,
+        action: 'conflict' as const,
+        changed,
+        conflictWith: `${clash.keyName} held by ${JSON.stringify(clash.other)}`,
+      };
+    }
+    return { row, action: (!before ? 'insert' : changed.length ? 'update' : 'unchanged') as Action, changed };
+  });
+  return { rows: planned, nextCursor, done: onlineRows.length < size };
+}
+
+function countsOf(plan: ChunkPlan): Omit<JobCounts, 'matched'> {
+  const n = (a: Action) => plan.rows.filter((r) => r.action === a).length;
+  return {
+    processed: plan.rows.length,
+    inserted: n('insert'),
+    updated: n('update'),
+    unchanged: n('unchanged'),
+    conflicts: n('conflict'),
+  };
+}
+
+function previewOf(p: Prepared, plan: ChunkPlan): PreviewRow[] {
+  return plan.rows.map((r) => ({
+    key: Object.fromEntries(p.offlineTable.identity.map((c) => [c, r.row[c] ?? null])),
+    action: r.action,
+    ...(r.action === 'update' ? { changedColumns: r.changed } : {}),
+    ...(r.conflictWith ? { conflictWith: r.conflictWith } : {}),
+  }));
+}
+
+/** Writes one planned chunk and its job progress in one offline transaction. */
+async function writeChunk(
+  p: Prepared,
+  jobId: string,
+  plan: ChunkPlan,
+  mode: SyncRequest['mode'],
+): Promise<void> {
+  const toWrite = plan.rows.filter((r) => r.action === 'insert' || r.action === 'update').map((r) => r.row);
+  await p.offline.transaction(async (tx) => {
+    const parts =
+      mode === 'replace'
+        ? assembleReplaceParts(p.offlineTable, toWrite)
+        : assembleUpsertParts(p.offlineTable, toWrite, p.offline.server);
+    for (const part of parts) await tx.execute(part.statement);
+    await updateJob(tx, jobId, { ...countsOf(plan), cursor: plan.nextCursor });
+  });
+}
+
+export interface SyncAnswer {
+  statusCode: 200 | 202;
+  body: Record<string, unknown>;
+}
+
+async function countMatches(p: Prepared, config: SyncConfig): Promise<number> {
+  const stmt = assembleCount(p.onlineTable, p.condition, p.limit);
+  const [row] = await readOnline(p, config, (q) => q.select(stmt.sql, stmt.params));
+  return Number(row?.n ?? 0);
+}
+
+function jobView(job: Job): Record<string, unknown> {
+  const { cursor, ...rest } = job;
+  return {
+    ...rest,
+    lastKey: cursor
+      ? Object.fromEntries(
+          Object.entries(cursor).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v]),
+        )
+      : null,
+  };
+}
+
+/** POST /sync: validate, count, then preview (dry run) or copy, continuing asynchronously past the budget. */
+export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<SyncAnswer> {
+  const parsed = syncRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HttpError(400, `invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+  }
+  const req = parsed.data;
+  const started = Date.now();
+  const p = await prepare(ctx.config, req);
+  const matched = await countMatches(p, ctx.config);
+  const base = {
+    requestedBy: ctx.identity,
+    source: req.source,
+    target: p.entry.target,
+    sourceTable: req.table,
+    targetTable: tableName(p.offlineTable.ref),
+    condition: req.where,
+    mode: req.mode,
+    dryRun: req.dryRun,
+    limit: p.limit,
+    matched: Math.min(matched, p.limit + 1),
+  };
+  if (matched > p.limit) {
+    await createJob(p.offline, { ...base, status: 'refused', error: `matches more than ${p.limit} rows` });
+    throw new HttpError(422, `the condition matches more than ${p.limit} rows; narrow it or raise "limit"`, {
+      matchedAtLeast: matched,
+      limit: p.limit,
+    });
+  }
+  const jobId = await createJob(p.offline, { ...base, status: 'running' });
+  if (req.dryRun) {
+    const preview: PreviewRow[] = [];
+    const totals = { processed: 0, inserted: 0, updated: 0, unchanged: 0, conflicts: 0 };
+    let cursor: SqlRow | null = null;
+    for (;;) {
+      const plan = await planChunk(p, ctx.config, cursor, p.entry.chunkSize, req.mode);
+      const c = countsOf(plan);
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += c[k];
+      if (preview.length < PREVIEW_ROWS)
+        preview.push(...previewOf(p, plan).slice(0, PREVIEW_ROWS - preview.length));
+      cursor = plan.nextCursor;
+      if (plan.done) break;
+    }
+    await updateJob(p.offline, jobId, { ...totals, status: 'succeeded' });
+    return {
+      statusCode: 200,
+      body: {
+        jobId,
+        dryRun: true,
+        mode: req.mode,
+        matched,
+        wouldInsert: totals.inserted,
+        wouldUpdate: totals.updated,
+        unchanged: totals.unchanged,
+        conflicts: totals.conflicts,
+        preview,
+        previewTruncated: matched > preview.length,
+        durationMs: Date.now() - started,
+      },
+    };
+  }
+  return runJob(p, jobId, null, ctx, started, req.mode);
+}
+
+async function runJob(
+  p: Prepared,
+  jobId: string,
+  from: SqlRow | null,
+  ctx: SyncContext,
+  started: number,
+  mode: SyncRequest['mode'],
+): Promise<SyncAnswer> {
+  const deadline = started + Math.min(p.entry.timeBudgetMs, Math.max(0, ctx.remainingMs() - 5_000));
+  let cursor = from;
+  try {
+    for (;;) {
+      const plan = await planChunk(p, ctx.config, cursor, p.entry.chunkSize, mode);
+      await writeChunk(p, jobId, plan, mode);
+      cursor = plan.nextCursor;
+      if (plan.done) break;
+      if (Date.now() >= deadline) {
+        await ctx.continueJob(jobId, p.entry.target);
+        const job = await getJob(p.offline, jobId);
+        return {
+          statusCode: 202,
+          body: { ...(job ? jobView(job) : { jobId }), statusUrl: `/sync/${jobId}` },
+        };
+      }
+    }
+    await updateJob(p.offline, jobId, { status: 'succeeded' });
+  } catch (err) {
+    await updateJob(p.offline, jobId, { status: 'failed', error: (err as Error).message }).catch(
+      () => undefined,
+    );
+    throw err;
+  }
+  const job = await getJob(p.offline, jobId);
+  return { statusCode: 200, body: { ...(job ? jobView(job) : { jobId }), durationMs: Date.now() - started } };
+}
+
+/** The asynchronous continuation of a job that ran out of budget: picks up after the stored cursor. */
+export async function continueManualSync(
+  jobId: string,
+  target: string,
+  ctx: SyncContext,
+): Promise<SyncAnswer> {
+  const offline = await getDatabase(target, ctx.config);
+  const job = await getJob(offline, jobId);
+  if (!job) throw new HttpError(404, `job ${jobId} not found`);
+  if (job.status !== 'running') return { statusCode: 200, body: jobView(job) };
+  await updateJob(offline, jobId, { invocation: true });
+  const p = await prepare(ctx.config, {
+    source: job.source,
+    table: job.sourceTable,
+    where: job.condition,
+    limit: job.limit,
+  });
+  return runJob(p, jobId, job.cursor, ctx, Date.now(), job.mode);
+}
+
+/** GET /sync/{jobId}: looks in every offline database a manual entry writes to. */
+export async function getJobStatus(jobId: string, config: SyncConfig): Promise<Record<string, unknown>> {
+  if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new HttpError(400, 'a job id is a UUID');
+  for (const target of new Set(config.manual.map((e) => e.target))) {
+    const job = await getJob(await getDatabase(target, config), jobId);
+    if (job) return jobView(job);
+  }
+  throw new HttpError(404, `job ${jobId} not found`);
+}
