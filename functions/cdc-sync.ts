@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { Context, MSKEvent, SelfManagedKafkaEvent } from 'aws-lambda';
 import { type BatchSummary, syncBatch } from '../shared/cdc/sync-batch';
 import { getConfig } from '../shared/config/load';
+import { closeDatabasesWhenLocal } from '../shared/db/connection';
 import { logger, metrics } from '../shared/observability';
 
 // Parsed and validated at cold start: a bad config fails the init, naming the key.
@@ -14,4 +15,5 @@ export const handler = middy(
     syncBatch(event, config, () => context.getRemainingTimeInMillis()),
 )
   .use(injectLambdaContext(logger, { clearState: true }))
-  .use(logMetrics(metrics));
+  .use(logMetrics(metrics))
+  .use(closeDatabasesWhenLocal());

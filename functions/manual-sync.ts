@@ -3,6 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { getConfig } from '../shared/config/load';
+import { closeDatabasesWhenLocal } from '../shared/db/connection';
 import {
   type ContinueJobEvent,
   handleContinuation,
@@ -24,4 +25,5 @@ export const handler = middy(
       : handleHttpRequest(event, context, config),
 )
   .use(injectLambdaContext(logger, { clearState: true }))
-  .use(logMetrics(metrics));
+  .use(logMetrics(metrics))
+  .use(closeDatabasesWhenLocal());

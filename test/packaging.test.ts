@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useConfig } from './support/env';
+import { offlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '..');
@@ -154,12 +154,11 @@ describe('serverless package', () => {
   it('bundles the handler and the config it was generated from', async () => {
     const { stdout } = await run('unzip', ['-l', join(dir, 'cdcSync.zip')]);
     expect(stdout).toContain('functions/cdc-sync.js');
-    expect(stdout).toContain('.build-config/sync.config.yml');
-    const { stdout: cfg } = await run('unzip', [
-      '-p',
-      join(dir, 'cdcSync.zip'),
-      '.build-config/sync.config.yml',
-    ]);
+    const bundled = /\.build-config\/[0-9a-f]+\/sync\.config\.yml/.exec(stdout)?.[0];
+    expect(bundled).toBeDefined();
+    const fn = template.Resources.CdcSyncLambdaFunction as Resource;
+    expect(fn.Properties.Environment).toMatchObject({ Variables: { SYNC_CONFIG: bundled } });
+    const { stdout: cfg } = await run('unzip', ['-p', join(dir, 'cdcSync.zip'), bundled as string]);
     expect(cfg).toContain('tidb.shop.items');
   });
 
@@ -172,4 +171,40 @@ describe('serverless package', () => {
     expect(result.ok).toBe(false);
     expect(result.output).toContain('cdc[0].target');
   }, 120_000);
+});
+
+/**
+ * In the same file as packaging on purpose: concurrent serverless runs in one service directory share
+ * serverless-esbuild's build folder.
+ */
+describe('serverless invoke local', () => {
+  it('applies a sample event against local servers', async () => {
+    const schema = uniqueSchema('invoke');
+    const offline = await rawConnection(offlineUrl());
+    await offline.query(
+      `CREATE DATABASE ${schema}; CREATE TABLE ${schema}.t_config (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL UNIQUE,
+        value TEXT, price DECIMAL(12,2), updated_at DATETIME(3)) DEFAULT CHARSET=utf8mb4`,
+    );
+    try {
+      const configPath = useConfig({
+        databases: { offline: { role: 'offline', url: offlineUrl() } },
+        cdc: [{ topics: ['dbserver1.shop.t_config'], target: 'offline', schemas: { shop: schema } }],
+      });
+      const { stdout } = await run(
+        join(repo, 'node_modules/.bin/serverless'),
+        ['invoke', 'local', '-f', 'cdcSync', '-p', 'events/msk-maxwell.json'],
+        {
+          cwd: repo,
+          env: { ...process.env, SYNC_CONFIG: configPath, POWERTOOLS_METRICS_DISABLED: 'true' },
+          timeout: 120_000,
+        },
+      );
+      expect(stdout).toContain('"deadLettered": 0');
+      const [rows] = await offline.query(`SELECT id, value FROM ${schema}.t_config`);
+      expect(rows).toEqual([{ id: '2', value: '5000' }]);
+    } finally {
+      await offline.query(`DROP DATABASE ${schema}`);
+      await offline.end();
+    }
+  }, 150_000);
 });

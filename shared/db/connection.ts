@@ -194,3 +194,14 @@ export async function closeAllDatabases(): Promise<void> {
   open.clear();
   await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.end()));
 }
+
+/**
+ * middy middleware for `serverless invoke local` (IS_LOCAL): pools are closed after the invocation so
+ * the process can exit. In Lambda they stay open for the next warm invocation.
+ */
+export function closeDatabasesWhenLocal(): { after: () => Promise<void>; onError: () => Promise<void> } {
+  const close = async () => {
+    if (process.env.IS_LOCAL) await closeAllDatabases();
+  };
+  return { after: close, onError: close };
+}
