@@ -9,6 +9,7 @@ import {
 import { mapTable, tableAllowed } from '../cdc/route';
 import type { ManualEntry, SyncConfig } from '../config/schema';
 import { type Database, getDatabase, type Querier } from '../db/connection';
+import { assertOfflineTarget } from '../db/guard';
 import { quoteIdentifier, tableName } from '../db/identifiers';
 import { keyString } from '../plan/keys';
 import { findCollisions } from '../plan/lookups';
