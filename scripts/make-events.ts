@@ -115,7 +115,7 @@ const canal = (type: string, data: Row[], old: Partial<Row>[] | null, tidb = fal
   sqlType: canalSql,
   mysqlType: canalTypes,
   data: data.map(str),
-  old: old && old.map((o) => str(o as Row)),
+  old: old?.map((o) => str(o as Row)) ?? null,
   ...(tidb ? { _tidb: { commitTs: ((BigInt(ts) << 18n) + 7n).toString() } } : {}),
 });
 const maxwellRaw = (type: string, r: Row, old?: Partial<Row>) =>

@@ -116,9 +116,11 @@ async function prepare(
     throw new HttpError(422, `limit ${limit} is above the maximum of ${entry.maxLimit}`);
   const online = await getDatabase(entry.source, config);
   const offline = await getDatabase(entry.target, config);
-  // The writer only ever gets the offline side.
-  if (offline.role !== 'offline')
+  // The writer only ever gets the offline side, and only once it is known not to be an online server.
+  if (offline.role !== 'offline') {
     throw new HttpError(403, `target "${entry.target}" is not an offline database`);
+  }
+  await assertOfflineTarget(entry.target, config);
   const ttl = config.schemaCacheTtlSeconds * 1000;
   const onlineTable = await schemaOr404(online, onlineRef, 'online', ttl);
   const offlineTable = await schemaOr404(offline, mapTable(entry.schemas, onlineRef), 'offline', ttl);
