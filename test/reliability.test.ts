@@ -172,18 +172,22 @@ describe('faults while applying', () => {
     for (let i = 0; i < 600; i++) await workload.step();
     const msgs = [...workload.messages];
     const offsets = offsetsFor(msgs.length);
+    // Deterministic: a held row lock parks the batch mid-transaction, then the server dies under it.
     const watcher = await offlineConn();
+    await watcher.query('START TRANSACTION');
+    await watcher.query(`SELECT * FROM \`${schema}\`.kv FOR UPDATE`);
+    await watcher.query(`SELECT * FROM \`${schema}\`.mixed FOR UPDATE`);
     let results: BatchSummary[] = [];
     const delivery = deliverUntilDone(msgs, offsets, 10).then((r) => {
       results = [r];
     });
-    // Kill only once the batch is really in flight: one of the product's connections is running a statement.
     let inFlight = false;
-    for (let i = 0; i < 2000 && !inFlight && results.length === 0; i++) {
+    for (let i = 0; i < 400 && !inFlight && results.length === 0; i++) {
       const [procs] = await watcher.query(
         "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query'",
       );
       inFlight = Number((procs as { n: string }[])[0]?.n) > 0;
+      if (!inFlight) await new Promise((r) => setTimeout(r, 10));
     }
     expect(inFlight).toBe(true);
     watcher.destroy();
@@ -196,21 +200,31 @@ describe('faults while applying', () => {
 
   it('survives its connection being killed from another session mid-transaction', async () => {
     await resetOffline();
-    const msgs = workload.messages;
+    const msgs = [...workload.messages];
     const offsets = offsetsFor(msgs.length);
+    // Deterministic: a held row lock parks the batch mid-transaction; that connection is then killed.
+    await deliverUntilDone(msgs.slice(0, 50), offsets.slice(0, 50));
+    const holder = await offlineConn();
+    await holder.query('START TRANSACTION');
+    await holder.query(`SELECT * FROM \`${schema}\`.kv FOR UPDATE`);
+    await holder.query(`SELECT * FROM \`${schema}\`.mixed FOR UPDATE`);
+    const [[me]] = (await holder.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: string }]];
     const killer = await offlineConn();
-    let killed = 0;
     const delivery = deliverUntilDone(msgs, offsets, 10);
-    for (let i = 0; i < 200 && killed === 0; i++) {
+    let killed = 0;
+    for (let i = 0; i < 400 && killed === 0; i++) {
       const [procs] = await killer.query(
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query'",
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE ID NOT IN (CONNECTION_ID(), ?) AND COMMAND = 'Query'",
+        [me.id],
       );
       for (const p of procs as { ID: string }[]) {
         await killer.query(`KILL ${p.ID}`).catch(() => undefined);
         killed += 1;
       }
-      await new Promise((r) => setTimeout(r, 5));
+      if (killed === 0) await new Promise((r) => setTimeout(r, 10));
     }
+    await holder.query('ROLLBACK');
+    await holder.end();
     await delivery;
     await killer.end();
     expect(killed).toBeGreaterThan(0);
