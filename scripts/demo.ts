@@ -6,18 +6,15 @@
  * 3. runs a manual selective sync (dry run, then for real) through the HTTP handler;
  * 4. prints both tables and stops the servers.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { stringify } from 'yaml';
 import { closeAllDatabases } from '../shared/db/connection';
 import { introspectTable } from '../shared/schema/introspect';
 import type { SqlValue } from '../shared/types';
 import { startThrowawayServer } from '../test/harness/mysql-server';
+import { useConfig } from '../test/support/config-file';
 import { lambdaContext, mskEvent } from '../test/support/kafka';
 import { encodeCanal, encodeDebezium, encodeMaxwell } from '../test/support/producers';
-import { rawConnection } from '../test/support/raw-connection';
+import { rawConnection, readOnlyQuerier } from '../test/support/raw-connection';
 
 const TABLE_DDL = `(id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL UNIQUE, value TEXT, price DECIMAL(12,2),
   updated_at DATETIME(3)) DEFAULT CHARSET=utf8mb4`;
@@ -36,30 +33,16 @@ async function main(): Promise<void> {
     await online.query(`CREATE DATABASE shop; CREATE TABLE shop.t_config ${TABLE_DDL}`);
     await offline.query(`CREATE DATABASE shop_test; CREATE TABLE shop_test.t_config ${TABLE_DDL}`);
 
-    const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-demo-'));
-    process.env.SYNC_CONFIG = join(dir, 'sync.config.yml');
-    writeFileSync(
-      process.env.SYNC_CONFIG,
-      stringify({
-        databases: {
-          shop_online: { role: 'online', url: onlineServer.url },
-          shop_offline: { role: 'offline', url: offlineServer.url },
-        },
-        cdc: [
-          { topics: ['dbserver1.shop.t_config'], target: 'shop_offline', schemas: { shop: 'shop_test' } },
-        ],
-        manual: [{ source: 'shop_online', target: 'shop_offline', schemas: { shop: 'shop_test' } }],
-      }),
-    );
+    useConfig({
+      databases: {
+        shop_online: { role: 'online', url: onlineServer.url },
+        shop_offline: { role: 'offline', url: offlineServer.url },
+      },
+      cdc: [{ topics: ['dbserver1.shop.t_config'], target: 'shop_offline', schemas: { shop: 'shop_test' } }],
+      manual: [{ source: 'shop_online', target: 'shop_offline', schemas: { shop: 'shop_test' } }],
+    });
 
     // 1. Changes online, captured as the three tools would publish them.
-    const q = {
-      select: async (sql: string, params: readonly SqlValue[] = []) =>
-        (await online.query(sql, [...params]))[0] as never,
-      execute: async () => {
-        throw new Error('read only');
-      },
-    };
     const read = async (id: number) =>
       (
         (await online.query('SELECT * FROM shop.t_config WHERE id = ?', [id]))[0] as Record<
@@ -71,7 +54,8 @@ async function main(): Promise<void> {
       `INSERT INTO shop.t_config VALUES (1, 'feature.flag', 'on', 9.99, '2026-11-24 10:00:00.123'),
        (2, 'timeout.ms', '3000', NULL, '2026-11-24 10:00:01.000'), (3, 'greeting', '你好 😀', 0.10, NULL)`,
     );
-    const columns = (await introspectTable(q, { schema: 'shop', table: 't_config' })).columns;
+    const columns = (await introspectTable(readOnlyQuerier(online), { schema: 'shop', table: 't_config' }))
+      .columns;
     const base = { db: 'shop', table: 't_config', columns };
     const r1 = await read(1);
     const r2 = await read(2);

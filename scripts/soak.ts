@@ -5,12 +5,9 @@
  * then compares every row. Exits non-zero unless rows lost and rows differing are both 0.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { startThrowawayServer } from '../test/harness/mysql-server';
+import { useConfig } from '../test/support/config-file';
 import { rawConnection } from '../test/support/raw-connection';
 import { diffRows, runSoak } from '../test/support/soak';
 import { CapturingWorkload, rng, tableChecksums, WORKLOAD_TABLES } from '../test/support/workload';
@@ -43,20 +40,15 @@ async function main(): Promise<void> {
     await offline.query(`CREATE DATABASE ${schema} CHARACTER SET utf8mb4`);
     for (const [name, ddl] of Object.entries(WORKLOAD_TABLES))
       await offline.query(`CREATE TABLE ${schema}.${name} ${ddl}`);
-    const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-soak-'));
-    process.env.SYNC_CONFIG = join(dir, 'sync.config.yml');
     process.env.POWERTOOLS_LOG_LEVEL ??= 'CRITICAL';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    writeFileSync(
-      process.env.SYNC_CONFIG,
-      stringify({
-        databases: {
-          online: { role: 'online', url: onlineServer.url },
-          offline: { role: 'offline', url: offlineServer.url },
-        },
-        cdc: [{ topics: ['soak'], target: 'offline' }],
-      }),
-    );
+    useConfig({
+      databases: {
+        online: { role: 'online', url: onlineServer.url },
+        offline: { role: 'offline', url: offlineServer.url },
+      },
+      cdc: [{ topics: ['soak'], target: 'offline' }],
+    });
     const { handler } = await import('../functions/cdc-sync');
     const started = Date.now();
     let lastPrint = 0;

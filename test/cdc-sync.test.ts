@@ -7,6 +7,7 @@ import type { ColumnInfo, SqlValue } from '../shared/types';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
 import { lambdaContext, mskEvent, type TestRecord } from './support/kafka';
 import { encodeCanal, encodeDebezium, encodeMaxwell } from './support/producers';
+import { readOnlyQuerier } from './support/raw-connection';
 import { EXACT_COLUMNS_SQL, insertTypeRowsSql, TYPE_TABLE_COLUMNS } from './support/type-corpus';
 
 type RawDbRow = Record<string, SqlValue>;
@@ -20,16 +21,6 @@ let online: Connection;
 let offline: Connection;
 let handler: Handler;
 let columns: ColumnInfo[];
-
-function querier(conn: Connection) {
-  return {
-    select: async (sql: string, params: readonly SqlValue[] = []) =>
-      (await conn.query(sql, [...params]))[0] as never,
-    execute: async () => {
-      throw new Error('read only');
-    },
-  };
-}
 
 async function exactRows(conn: Connection, schema: string, table = 'types'): Promise<unknown[]> {
   const [rows] = await conn.query(`SELECT ${EXACT_COLUMNS_SQL} FROM \`${schema}\`.\`${table}\` ORDER BY id`);
@@ -122,7 +113,7 @@ beforeAll(async () => {
   await online.query(`CREATE TABLE \`${src}\`.types ${ddl}`);
   await offline.query(`CREATE TABLE \`${dst}\`.types ${ddl}`);
   await online.query(insertTypeRowsSql(`\`${src}\`.types`));
-  columns = (await introspectTable(querier(online), { schema: src, table: 'types' })).columns;
+  columns = (await introspectTable(readOnlyQuerier(online), { schema: src, table: 'types' })).columns;
   useConfig({
     databases: {
       online: { role: 'online', url: onlineUrl() },

@@ -1,4 +1,11 @@
 import type { ColumnInfo, SourceFormat, SqlValue, TypeHint, WireField, WireValue } from '../types';
+import {
+  BINARY_TYPES as BINARY,
+  DECIMAL_TYPES as DECIMAL,
+  FLOAT_TYPES as FLOAT,
+  GEOMETRY_TYPES as GEOMETRY,
+  INTEGER_TYPES as INTEGER,
+} from './column-types';
 import { ValueError } from './errors';
 import { internalGeometry, wktToWkb } from './geometry';
 import { isJsonObject, type JsonNode, parseJsonLossless } from './json';
@@ -8,22 +15,6 @@ import { isJsonObject, type JsonNode, parseJsonLossless } from './json';
  * decimal text for numbers, 'YYYY-MM-DD HH:MM:SS.ffffff' for temporal values (UTC wall clock),
  * Buffers for bytes, BIT and geometry. Producer type hints win; without them the column type decides.
  */
-
-const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
-const DECIMAL = new Set(['decimal', 'numeric']);
-const FLOAT = new Set(['float', 'double', 'real']);
-const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
-const GEOMETRY = new Set([
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-  'geomcollection',
-]);
 
 type DebeziumHint = Extract<TypeHint, { format: 'debezium' }>;
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Querier } from '../db/connection';
+import { ensureTables, utcNow } from '../db/tables';
 import type { SqlRow, SqlValue } from '../types';
 
 /**
@@ -70,18 +71,8 @@ export interface Job extends JobCounts {
   error: string | null;
 }
 
-const ready = new WeakMap<Database, Promise<void>>();
-
 export function ensureJobsTable(db: Database): Promise<void> {
-  let p = ready.get(db);
-  if (!p) {
-    p = (async () => {
-      for (const sql of CREATE) await db.execute({ sql, params: [] });
-    })();
-    p.catch(() => ready.delete(db));
-    ready.set(db, p);
-  }
-  return p;
+  return ensureTables(db, 'jobs', CREATE);
 }
 
 /** A keyset cursor as JSON: bytes are tagged so a Buffer comes back as a Buffer. */
@@ -105,27 +96,25 @@ export function decodeCursor(text: string | null): SqlRow | null {
   );
 }
 
-export const now = (): string => new Date().toISOString().replace('T', ' ').replace('Z', '');
-
-export interface NewJob {
-  requestedBy: string;
-  source: string;
-  target: string;
-  sourceTable: string;
-  targetTable: string;
-  condition: string;
-  mode: 'upsert' | 'replace';
-  dryRun: boolean;
-  limit: number;
-  status: JobStatus;
-  matched: number;
-  error?: string;
-}
+export type NewJob = Pick<
+  Job,
+  | 'requestedBy'
+  | 'source'
+  | 'target'
+  | 'sourceTable'
+  | 'targetTable'
+  | 'condition'
+  | 'mode'
+  | 'dryRun'
+  | 'limit'
+  | 'status'
+  | 'matched'
+> & { error?: string };
 
 export async function createJob(db: Database, job: NewJob): Promise<string> {
   await ensureJobsTable(db);
   const jobId = randomUUID();
-  const ts = now();
+  const ts = utcNow();
   const done = job.status !== 'running';
   await db.execute({
     sql: `INSERT INTO ${JOBS_TABLE} (job_id, created_at, updated_at, finished_at, requested_by, source_db, target_db,
@@ -165,7 +154,7 @@ export async function updateJob(
   },
 ): Promise<void> {
   const sets: string[] = ['updated_at = ?'];
-  const params: SqlValue[] = [now()];
+  const params: SqlValue[] = [utcNow()];
   for (const key of ['processed', 'inserted', 'updated', 'unchanged', 'conflicts'] as const) {
     const v = change[key];
     if (v !== undefined) {

@@ -1,4 +1,5 @@
 import type { Database, Querier } from '../db/connection';
+import { ensureTables, utcNow } from '../db/tables';
 import type { SourcePosition, SqlValue } from '../types';
 
 /**
@@ -59,27 +60,14 @@ export interface StoredDeadLetter {
   value: Buffer | null;
 }
 
-const ready = new WeakMap<Database, Promise<void>>();
-
-/** Creates the dead-letter table on first use per database per container. */
 export function ensureDeadLetterTable(db: Database): Promise<void> {
-  let p = ready.get(db);
-  if (!p) {
-    p = (async () => {
-      for (const sql of CREATE) await db.execute({ sql, params: [] });
-    })();
-    p.catch(() => ready.delete(db));
-    ready.set(db, p);
-  }
-  return p;
+  return ensureTables(db, 'dead_letters', CREATE);
 }
-
-const now = () => new Date().toISOString().replace('T', ' ').replace('Z', '');
 
 export async function recordDeadLetters(db: Database, letters: readonly DeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   await ensureDeadLetterTable(db);
-  const ts = now();
+  const ts = utcNow();
   for (const l of letters) {
     const params: SqlValue[] = [
       l.position.topic,
@@ -162,6 +150,6 @@ export async function markDeadLetter(
 ): Promise<void> {
   await q.execute({
     sql: `UPDATE ${DEAD_LETTER_TABLE} SET status = ?, attempts = attempts + 1, last_seen = ?, error = COALESCE(?, error) WHERE id = ?`,
-    params: [status, now(), error ?? null, id],
+    params: [status, utcNow(), error ?? null, id],
   });
 }

@@ -5,6 +5,11 @@
  * binary.handling.mode=base64). Rows come from a connection using exactTypeCast: text or Buffers.
  * Numbers are written into the JSON text digit for digit, never through a JS float.
  */
+import {
+  BINARY_TYPES as BINARY,
+  GEOMETRY_TYPES as GEOMETRY,
+  INTEGER_TYPES as INTS,
+} from '../../shared/formats/column-types';
 import { wkbToWkt } from '../../shared/formats/geometry';
 import type { ColumnInfo, SqlValue } from '../../shared/types';
 
@@ -26,19 +31,6 @@ function toJson(v: Json): string {
   }
   return JSON.stringify(v);
 }
-
-const INTS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
-const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
-const GEOMETRY = new Set([
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
 
 const text = (v: SqlValue): string => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 const bitValue = (v: Buffer): bigint => (v.length ? BigInt(`0x${v.toString('hex')}`) : 0n);

@@ -2,6 +2,7 @@ import type { Connection } from 'mysql2/promise';
 import { introspectTable } from '../../shared/schema/introspect';
 import type { ColumnInfo, SqlValue } from '../../shared/types';
 import { encodeCanal, encodeDebezium, encodeMaxwell } from './producers';
+import { readOnlyQuerier } from './raw-connection';
 
 type Row = Record<string, SqlValue>;
 
@@ -46,14 +47,10 @@ export class CapturingWorkload {
     await this.online.query(`CREATE DATABASE IF NOT EXISTS \`${this.schema}\` CHARACTER SET utf8mb4`);
     for (const [name, ddl] of Object.entries(WORKLOAD_TABLES)) {
       await this.online.query(`CREATE TABLE \`${this.schema}\`.${name} ${ddl}`);
-      const q = {
-        select: async (sql: string, params: readonly SqlValue[] = []) =>
-          (await this.online.query(sql, [...params]))[0] as never,
-        execute: async () => {
-          throw new Error('read only');
-        },
-      };
-      this.columns.set(name, (await introspectTable(q, { schema: this.schema, table: name })).columns);
+      this.columns.set(
+        name,
+        (await introspectTable(readOnlyQuerier(this.online), { schema: this.schema, table: name })).columns,
+      );
     }
   }
 

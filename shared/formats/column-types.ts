@@ -1,0 +1,16 @@
+/** MySQL DATA_TYPE families that decide how a value travels. */
+export const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+export const DECIMAL_TYPES = new Set(['decimal', 'numeric']);
+export const FLOAT_TYPES = new Set(['float', 'double', 'real']);
+export const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+export const GEOMETRY_TYPES = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+  'geomcollection',
+]);
