@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import type { ColumnInfo, SourceFormat, WireField } from '../types';
+import { DecodeError, decodeRecord, detectFormat } from './index';
+import { parseJsonLossless } from './json';
+import { coerceValue } from './values';
+
+const pos = { topic: 't', partition: 0, offset: '7', index: 0 };
+
+describe('decodeRecord', () => {
+  it.each([
+    ['not JSON', '{"op":', /not valid JSON/],
+    ['JSON of no known format', '{"hello":"world"}', /not Debezium, Canal or Maxwell/],
+    ['a JSON array', '[1,2]', /not Debezium, Canal or Maxwell/],
+    [
+      'Debezium with an unknown op',
+      '{"op":"x","source":{"db":"a","table":"b"},"after":{}}',
+      /unknown op "x"/,
+    ],
+    ['Debezium without source table', '{"op":"c","source":{},"after":{"id":1}}', /source.db\/source.table/],
+    ['Debezium create without after', '{"op":"c","source":{"db":"a","table":"b"}}', /no "after" row/],
+    ['Canal without data', '{"type":"INSERT","isDdl":false,"database":"a","table":"b"}', /no data array/],
+    [
+      'Maxwell with an unknown type',
+      '{"type":"upsert","database":"a","table":"b","data":{}}',
+      /unknown type "upsert"/,
+    ],
+  ])('rejects %s with a clear DecodeError', (_what, text, message) => {
+    expect(() => decodeRecord(text, pos, 'auto')).toThrow(DecodeError);
+    expect(() => decodeRecord(text, pos, 'auto')).toThrow(message);
+  });
+
+  it('skips tombstones, TiCDC watermarks and Maxwell bootstrap markers', () => {
+    expect(decodeRecord(null, pos, 'auto')).toEqual([{ kind: 'skip', reason: 'tombstone', position: pos }]);
+    expect(decodeRecord('{"schema":{},"payload":null}', pos, 'debezium')[0]?.kind).toBe('skip');
+    expect(
+      decodeRecord('{"type":"TIDB_WATERMARK","isDdl":false,"_tidb":{"watermarkTs":1}}', pos, 'auto')[0]?.kind,
+    ).toBe('skip');
+    expect(
+      decodeRecord('{"type":"bootstrap-start","database":"a","table":"b","data":{}}', pos, 'auto')[0]?.kind,
+    ).toBe('skip');
+  });
+
+  it('detects each format', () => {
+    expect(detectFormat(parseJsonLossless('{"op":"c","source":{},"after":{}}'))).toBe('debezium');
+    expect(detectFormat(parseJsonLossless('{"data":[],"type":"INSERT","isDdl":false}'))).toBe('canal');
+    expect(detectFormat(parseJsonLossless('{"type":"insert","database":"a","table":"b","data":{}}'))).toBe(
+      'maxwell',
+    );
+  });
+
+  it('splits a multi-row Canal message, merges `old` into the before image, reads the TiCDC commit time', () => {
+    const events = decodeRecord(
+      JSON.stringify({
+        type: 'UPDATE',
+        isDdl: false,
+        database: 'd',
+        table: 't',
+        data: [
+          { id: '1', v: 'new' },
+          { id: '2', v: 'b' },
+        ],
+        old: [{ v: 'old' }, { id: '1' }],
+        _tidb: { commitTs: String((1_700_000_000_000n << 18n) + 5n) },
+      }),
+      pos,
+      'auto',
+    );
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({
+      kind: 'update',
+      position: { index: 0, eventTimeMs: 1_700_000_000_000 },
+      before: { id: { value: { kind: 'string', text: '1' } }, v: { value: { kind: 'string', text: 'old' } } },
+    });
+    expect(events[1]).toMatchObject({ position: { index: 1 }, before: { id: { value: { text: '1' } } } });
+  });
+
+  it('keeps every digit of big numbers (Maxwell DECIMAL, BIGINT UNSIGNED)', () => {
+    const [ev] = decodeRecord(
+      '{"type":"insert","database":"a","table":"b","data":{"d":12345678901234567890.123456789012345678,"u":18446744073709551615,"s":1.5}}',
+      pos,
+      'auto',
+    );
+    expect(ev).toMatchObject({
+      after: {
+        d: { value: { kind: 'number', text: '12345678901234567890.123456789012345678' } },
+        u: { value: { kind: 'number', text: '18446744073709551615' } },
+        s: { value: { kind: 'number', text: '1.5' } },
+      },
+    });
+  });
+});
+
+function col(dataType: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
+  return {
+    name: 'c',
+    dataType,
+    columnType: dataType,
+    unsigned: false,
+    nullable: true,
+    precision: null,
+    scale: null,
+    datetimePrecision: null,
+    charset: null,
+    autoIncrement: false,
+    generated: false,
+    ...extra,
+  };
+}
+const num = (text: string): WireField => ({ value: { kind: 'number', text } });
+const str = (text: string, name?: string, parameters?: Record<string, string>): WireField => ({
+  value: { kind: 'string', text },
+  ...(name
+    ? { hint: { format: 'debezium', connectType: 'string', name, ...(parameters ? { parameters } : {}) } }
+    : {}),
+});
+
+describe('coerceValue', () => {
+  it.each<[string, WireField, ColumnInfo, SourceFormat, string | Buffer | null]>([
+    [
+      'BIGINT UNSIGNED max from Debezium long mode',
+      num('-1'),
+      col('bigint', { unsigned: true }),
+      'debezium',
+      '18446744073709551615',
+    ],
+    ['BIGINT signed min', num('-9223372036854775808'), col('bigint'), 'debezium', '-9223372036854775808'],
+    [
+      'DECIMAL(65,30) from Connect Decimal bytes',
+      str('gA==', 'org.apache.kafka.connect.data.Decimal', { scale: '30' }),
+      col('decimal', { scale: 30 }),
+      'debezium',
+      '-0.000000000000000000000000000128',
+    ],
+    ['DECIMAL from string mode', str('12.50'), col('decimal', { scale: 2 }), 'debezium', '12.50'],
+    ['DECIMAL without schema (base64)', str('BNI='), col('decimal', { scale: 2 }), 'debezium', '12.34'],
+    ['DATE from epoch days', num('19782'), col('date'), 'debezium', '2024-02-29'],
+    ['DATE before 1970', num('-719528'), col('date'), 'debezium', '0000-01-01'],
+    [
+      'DATETIME(3) from ms',
+      num('1709210096789'),
+      col('datetime', { datetimePrecision: 3 }),
+      'debezium',
+      '2024-02-29 12:34:56.789',
+    ],
+    [
+      'DATETIME(6) from µs',
+      num('1'),
+      col('datetime', { datetimePrecision: 6 }),
+      'debezium',
+      '1970-01-01 00:00:00.000001',
+    ],
+    [
+      'TIMESTAMP(6) from ZonedTimestamp',
+      str('2038-01-19T03:14:07.999999Z', 'io.debezium.time.ZonedTimestamp'),
+      col('timestamp', { datetimePrecision: 6 }),
+      'debezium',
+      '2038-01-19 03:14:07.999999',
+    ],
+    [
+      'TIMESTAMP from an offset',
+      str('2024-01-01T02:00:00+02:00'),
+      col('timestamp', { datetimePrecision: 0 }),
+      'debezium',
+      '2024-01-01 00:00:00',
+    ],
+    [
+      'negative TIME(6) from MicroTime',
+      num('-3020399000000'),
+      col('time', { datetimePrecision: 6 }),
+      'debezium',
+      '-838:59:59.000000',
+    ],
+    ['tiny negative TIME', num('-1'), col('time', { datetimePrecision: 6 }), 'debezium', '-00:00:00.000001'],
+    [
+      'BIT(64) from little-endian Bits',
+      str('AQAAAAAAAIA=', 'io.debezium.data.Bits'),
+      col('bit', { precision: 64 }),
+      'debezium',
+      Buffer.from('8000000000000001', 'hex'),
+    ],
+    [
+      'BIT(1) from boolean',
+      { value: { kind: 'boolean', value: true } },
+      col('bit', { precision: 1 }),
+      'debezium',
+      Buffer.from([1]),
+    ],
+    [
+      'BIT(12) from a Canal integer',
+      str('4095'),
+      col('bit', { precision: 12 }),
+      'canal',
+      Buffer.from('0fff', 'hex'),
+    ],
+    ['bytes with NUL from base64', str('AAEA'), col('varbinary'), 'debezium', Buffer.from([0, 1, 0])],
+    ['bytes from Canal latin1', str('\u0000\u00ff'), col('blob'), 'canal', Buffer.from([0, 255])],
+    ['zero date passes through', str('0000-00-00 00:00:00'), col('datetime'), 'canal', '0000-00-00 00:00:00'],
+    ['Maxwell SET array', { value: { kind: 'json', text: '["a","c"]' } }, col('set'), 'maxwell', 'a,c'],
+    [
+      'Maxwell WKT point',
+      str('POINT(1 2)'),
+      col('point'),
+      'maxwell',
+      Buffer.from('000000000101000000000000000000f03f0000000000000040', 'hex'),
+    ],
+    [
+      'Debezium geometry struct',
+      { value: { kind: 'json', text: '{"wkb":"AQEAAAAAAAAAAADwPwAAAAAAAABA","srid":4326}' } },
+      col('geometry'),
+      'debezium',
+      Buffer.from('e61000000101000000000000000000f03f0000000000000040', 'hex'),
+    ],
+    ['NULL', { value: { kind: 'null' } }, col('int'), 'maxwell', null],
+  ])('%s', (_what, field, column, format, expected) => {
+    expect(coerceValue(field, column, format)).toEqual(expected);
+  });
+
+  it.each<[string, WireField, ColumnInfo]>([
+    ['text into an integer column', str('abc'), col('int')],
+    ['a float into an integer column', num('1.5'), col('int')],
+    ['garbage into a decimal column', str('12,5'), col('decimal', { scale: 1 })],
+    ['non-base64 bytes', str('not base64!'), col('varbinary')],
+    ['a negative BIT', num('-1'), col('bit', { precision: 8 })],
+  ])('rejects %s naming the column', (_what, field, column) => {
+    expect(() => coerceValue(field, column, 'maxwell')).toThrow(/column c/);
+  });
+});
