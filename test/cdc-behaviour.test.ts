@@ -21,6 +21,7 @@ let handler: Handler;
 const T_OVERWRITE = 'beh.overwrite';
 const T_SKIP = 'beh.skip';
 const T_FILTERED = 'beh.filtered';
+const T_DDL = 'beh.ddl';
 
 function dbz(op: 'c' | 'u' | 'd' | 'r' | 't', table: string, before: Row | null, after: Row | null): string {
   return JSON.stringify({
@@ -57,6 +58,7 @@ beforeAll(async () => {
     cdc: [
       { topics: [T_OVERWRITE], target: 'offline', schemas: { [online]: offlineSchema }, applyTruncate: true },
       { topics: [T_SKIP], target: 'offline', schemas: { [online]: offlineSchema }, onConflict: 'skip' },
+      { topics: [T_DDL], target: 'offline', schemas: { [online]: offlineSchema }, applyDdl: true },
       {
         topics: [T_FILTERED],
         target: 'offline',
@@ -261,5 +263,36 @@ describe('schema cache', () => {
     await offline.query(`ALTER TABLE \`${offlineSchema}\`.cfg DROP COLUMN added`);
     await send(T_OVERWRITE, [dbz('c', 'cfg', null, { ...r(4, 'd'), added: 1 })]);
     expect((await rows()).map((x) => (x as { id: string }).id)).toEqual(['1', '2', '3', '4']);
+  });
+});
+
+describe('DDL', () => {
+  const schemaChange = (sql: string) =>
+    JSON.stringify({
+      source: { db: online, table: 'ddl_t' },
+      databaseName: online,
+      ddl: sql,
+      tableChanges: [],
+    });
+
+  it('executes DDL only where the entry opts in, tolerates replays, refuses statements naming the online schema', async () => {
+    await offline.query(`CREATE TABLE \`${offlineSchema}\`.ddl_t (id INT PRIMARY KEY)`);
+    const add = schemaChange('ALTER TABLE ddl_t ADD COLUMN note VARCHAR(8)');
+    await send(T_OVERWRITE, [add]);
+    const columns = async () =>
+      ((await offline.query(`SHOW COLUMNS FROM \`${offlineSchema}\`.ddl_t`))[0] as { Field: string }[]).map(
+        (c) => c.Field,
+      );
+    expect(await columns()).toEqual(['id']);
+    const applied = await send(T_DDL, [add, dbz('c', 'ddl_t', null, { id: 1, note: 'hi' })]);
+    expect(applied.deadLettered).toBe(0);
+    expect(await columns()).toEqual(['id', 'note']);
+    expect((await offline.query(`SELECT * FROM \`${offlineSchema}\`.ddl_t`))[0]).toEqual([
+      { id: '1', note: 'hi' },
+    ]);
+    expect((await send(T_DDL, [add])).deadLettered).toBe(0);
+    const qualified = await send(T_DDL, [schemaChange(`ALTER TABLE \`${online}\`.ddl_t ADD COLUMN x INT`)]);
+    expect(qualified.deadLettered).toBe(1);
+    expect(await columns()).toEqual(['id', 'note']);
   });
 });

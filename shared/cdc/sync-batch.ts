@@ -11,6 +11,7 @@ import { type DeadLetter, recordDeadLetters } from '../reliability/dead-letters'
 import { invalidateTableSchema } from '../schema/cache';
 import type { DecodedEvent, SourcePosition, TableRef } from '../types';
 import { type ApplyItem, applyToTarget } from './apply';
+import { handleSchemaChange, type SchemaChange } from './ddl';
 import { routeEvent } from './route';
 import type { TableCounts } from './table-writer';
 
@@ -118,7 +119,7 @@ export async function applyRecords(
   };
 
   const perTarget = new Map<string, { items: ApplyItem[]; records: KafkaRecordRef[] }>();
-  const ddl: { target: string; table: TableRef }[] = [];
+  const ddl: { target: string; change: SchemaChange }[] = [];
   let oldestEventMs: number | undefined;
 
   for (const record of records) {
@@ -146,7 +147,16 @@ export async function applyRecords(
         continue;
       }
       if (routed.kind === 'ddl') {
-        ddl.push({ target: entry.target, table: routed.table });
+        ddl.push({
+          target: entry.target,
+          change: {
+            table: routed.table,
+            sourceSchema: (ev as { table: TableRef }).table.schema,
+            sql: routed.sql,
+            position: ev.position,
+            execute: entry.applyDdl,
+          },
+        });
         continue;
       }
       const t = routed.change.position.eventTimeMs;
@@ -161,10 +171,11 @@ export async function applyRecords(
     try {
       const db = await withRetry(() => getDatabase(target, config), { remainingMs });
       await assertOfflineTarget(target, config);
+      // Schema changes go first: the rows of this batch are planned against the shape they lead to.
       for (const d of ddl) {
         if (d.target !== target) continue;
-        invalidateTableSchema(db, d.table);
-        logger.info('schema change seen: cached table schema dropped', { table: tableName(d.table), target });
+        const failed = await handleSchemaChange(db, d.change);
+        if (failed) deadLetter(target, d.change.position, tableName(d.change.table), failed, 'data');
       }
       let runLetters: Parameters<typeof deadLetter>[] = [];
       const counts = await withRetry(
