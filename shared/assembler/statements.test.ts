@@ -178,3 +178,13 @@ describe('key statements', () => {
     });
   });
 });
+
+describe('TiDB limits', () => {
+  it('keeps every statement under the row and byte limits', () => {
+    const big = 'x'.repeat(1024 * 1024);
+    const rows = Array.from({ length: 10 }, (_, i) => ({ id: String(i), v: big }));
+    const statements = assembleUpsert(t1, rows, tidb);
+    expect(statements.length).toBeGreaterThan(1);
+    for (const s of statements) expect(s.params.filter((p) => p === big).length).toBeLessThanOrEqual(2);
+  });
+});
