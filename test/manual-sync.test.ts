@@ -282,6 +282,14 @@ describe('bad requests', () => {
     expect(JSON.stringify(res.body)).not.toMatch(/\n\s+at /);
   });
 
+  it('serves the web page, which renders values as text only', async () => {
+    const page = await call('GET', '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<form id="form">');
+    expect(page.body).toContain("fetch('sync'");
+    expect(page.body).not.toContain('innerHTML');
+  });
+
   it('unknown routes are 404, unknown jobs are 404', async () => {
     expect((await call('GET', '/nope')).status).toBe(404);
     expect((await call('GET', '/sync/00000000-0000-0000-0000-000000000000')).status).toBe(404);

@@ -228,7 +228,6 @@ export async function applyRecords(
         metrics.addMetric('RowsUpdated', MetricUnit.Count, c.updated);
         metrics.addMetric('RowsDeleted', MetricUnit.Count, c.deleted);
         metrics.addMetric('RowsSkipped', MetricUnit.Count, c.skipped + c.absent);
-        metrics.addMetric('RowConflictsTotal', MetricUnit.Count, c.conflicts);
       }
     } catch (err) {
       const reportable = targetRecords.every((r) => r.entry?.retry.reportBatchItemFailures);
