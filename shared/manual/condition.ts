@@ -108,7 +108,7 @@ class ConditionCompiler {
     switch (node.type) {
       case 'number': {
         const v = node.value;
-        const text = typeof v === 'number' ? String(v) : String(v);
+        const text = String(v);
         if (!/^-?\d+(\.\d+)?$/.test(text)) reject(`number "${text}" is not a plain decimal`);
         if (typeof v === 'number' && !Number.isSafeInteger(v) && text.replace(/\D/g, '').length > 15) {
           reject(`number "${text}" has more digits than can be kept exactly`);
