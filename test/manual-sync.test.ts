@@ -157,9 +157,14 @@ describe('copying rows', () => {
       wouldUpdate: 1,
       unchanged: 0,
     });
-    expect(res.body.preview).toEqual([
-      { key: { id: '1' }, action: 'update', changedColumns: ['vc'] },
-      { key: { id: '2' }, action: 'insert' },
+    expect(res.body.preview).toMatchObject([
+      {
+        key: { id: '1' },
+        action: 'update',
+        changedColumns: ['vc'],
+        changes: { vc: { offline: 'drifted', online: `emoji 😀 and "quotes" 'single' back\\slash` } },
+      },
+      { key: { id: '2' }, action: 'insert', row: { id: '2', uk: 'u2', bin: '0x00000000' } },
     ]);
     expect(await exact(offline, dst)).toEqual(before);
     const again = await sync({ table: `${src}.types`, where: 'id = 1', dryRun: false });

@@ -73,6 +73,10 @@ export interface PreviewRow {
   key: Record<string, SqlValue>;
   action: Action;
   changedColumns?: string[];
+  /** For an update: each changed column's offline value and the online value that would replace it. */
+  changes?: Record<string, { offline: SqlValue; online: SqlValue }>;
+  /** For an insert: the row as it would be written. */
+  row?: SqlRow;
   conflictWith?: string;
 }
 
@@ -170,7 +174,7 @@ function same(a: SqlValue | undefined, b: SqlValue | undefined): boolean {
 }
 
 interface ChunkPlan {
-  rows: { row: SqlRow; action: Action; changed: string[]; conflictWith?: string }[];
+  rows: { row: SqlRow; before?: SqlRow; action: Action; changed: string[]; conflictWith?: string }[];
   nextCursor: SqlRow | null;
   done: boolean;
 }
@@ -220,7 +224,12 @@ async function planChunk(
         conflictWith: `${clash.keyName} held by ${JSON.stringify(clash.other)}`,
       };
     }
-    return { row, action: (!before ? 'insert' : changed.length ? 'update' : 'unchanged') as Action, changed };
+    return {
+      row,
+      ...(before ? { before } : {}),
+      action: (!before ? 'insert' : changed.length ? 'update' : 'unchanged') as Action,
+      changed,
+    };
   });
   return { rows: planned, nextCursor, done: onlineRows.length < size };
 }
@@ -240,7 +249,15 @@ function previewOf(p: Prepared, plan: ChunkPlan): PreviewRow[] {
   return plan.rows.map((r) => ({
     key: Object.fromEntries(p.offlineTable.identity.map((c) => [c, r.row[c] ?? null])),
     action: r.action,
-    ...(r.action === 'update' ? { changedColumns: r.changed } : {}),
+    ...(r.action === 'update'
+      ? {
+          changedColumns: r.changed,
+          changes: Object.fromEntries(
+            r.changed.map((c) => [c, { offline: r.before?.[c] ?? null, online: r.row[c] ?? null }]),
+          ),
+        }
+      : {}),
+    ...(r.action === 'insert' ? { row: r.row } : {}),
     ...(r.conflictWith ? { conflictWith: r.conflictWith } : {}),
   }));
 }
