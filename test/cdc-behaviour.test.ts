@@ -114,6 +114,22 @@ describe('insert, update, delete', () => {
     ]);
   });
 
+  it('writes auto-increment keys explicitly, 0 included, so offline ids equal online ids', async () => {
+    await offline.query(
+      `CREATE TABLE IF NOT EXISTS \`${offlineSchema}\`.ai (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(8))`,
+    );
+    await send(T_OVERWRITE, [
+      dbz('c', 'ai', null, { id: 1000, v: 'a' }),
+      dbz('c', 'ai', null, { id: 0, v: 'zero' }),
+      dbz('c', 'ai', null, { id: 7, v: 'b' }),
+    ]);
+    expect((await offline.query(`SELECT id, v FROM \`${offlineSchema}\`.ai ORDER BY id`))[0]).toEqual([
+      { id: '0', v: 'zero' },
+      { id: '7', v: 'b' },
+      { id: '1000', v: 'a' },
+    ]);
+  });
+
   it('turns a primary-key change into delete + insert', async () => {
     await send(T_OVERWRITE, [
       dbz('c', 'cfg', null, r(1, 'a', 'x')),
