@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import mysql, {
   type FieldPacket,
   type PoolConnection,
@@ -7,6 +8,7 @@ import mysql, {
 import { type Endpoint, parseMysqlUrl } from '../config/endpoint';
 import type { DatabaseConfig, SyncConfig } from '../config/schema';
 import type { ServerInfo, SqlValue, Statement } from '../types';
+import { classifyError } from './errors';
 import { resolveSecret } from './secrets';
 import { detectServer } from './server';
 
@@ -88,6 +90,29 @@ async function endpointOf(db: DatabaseConfig, config: SyncConfig): Promise<Endpo
   return resolveSecret(db.secretId as string, config.secretCacheTtlSeconds * 1000);
 }
 
+/**
+ * Who this server is, for the never-write-online guard: server_uuid where there is one (MySQL), else
+ * hostname:port:server_id (MariaDB; TiDB answers these too). A server that answers neither is
+ * identified by nothing and so matches nothing: the config-level host:port check still applies.
+ */
+async function serverIdentity(pool: mysql.Pool, server: ServerInfo): Promise<string> {
+  const ask = async (sql: string): Promise<RowDataPacket | undefined> => {
+    try {
+      const [[row]] = (await pool.query(sql)) as [RowDataPacket[], FieldPacket[]];
+      return row;
+    } catch (err) {
+      if (classifyError(err) === 'transient') throw err;
+      return undefined;
+    }
+  };
+  if (server.kind === 'mysql') {
+    const u = await ask('SELECT @@server_uuid AS u');
+    if (u?.u) return String(u.u);
+  }
+  const m = await ask('SELECT @@hostname AS h, @@port AS p, @@server_id AS s');
+  return m ? `${m.h}:${m.p}:${m.s}` : `unidentified:${randomUUID()}`;
+}
+
 export async function openDatabase(name: string, db: DatabaseConfig, config: SyncConfig): Promise<Database> {
   const endpoint = await endpointOf(db, config);
   const pool = mysql.createPool({
@@ -119,15 +144,9 @@ export async function openDatabase(name: string, db: DatabaseConfig, config: Syn
   let server: ServerInfo;
   let identity: string;
   try {
-    const [[meta]] = (await pool.query(
-      'SELECT VERSION() AS v, @@hostname AS h, @@port AS p, @@server_id AS s',
-    )) as [RowDataPacket[], FieldPacket[]];
+    const [[meta]] = (await pool.query('SELECT VERSION() AS v')) as [RowDataPacket[], FieldPacket[]];
     server = detectServer(String(meta?.v));
-    identity = `${meta?.h}:${meta?.p}:${meta?.s}`;
-    if (server.kind === 'mysql') {
-      const [[u]] = (await pool.query('SELECT @@server_uuid AS u')) as [RowDataPacket[], FieldPacket[]];
-      if (u?.u) identity = String(u.u);
-    }
+    identity = await serverIdentity(pool, server);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
