@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { SyncConfig } from '../config/schema';
 import { getDatabase } from '../db/connection';
-import { logger } from '../observability';
+import { logger, MetricUnit, metrics } from '../observability';
 import { listDeadLetters } from '../reliability/dead-letters';
 import { replayDeadLetter } from '../reliability/replay';
 import { ConditionRejectedError } from './condition';
@@ -143,6 +143,7 @@ export async function handleHttpRequest(
   context: Context,
   config: SyncConfig,
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  metrics.addMetric('ManualSyncRequests', MetricUnit.Count, 1);
   try {
     const identity = callerIdentity(event) ?? (inAws() ? undefined : 'local');
     if (!identity) throw new HttpError(401, 'the request carries no authenticated identity');

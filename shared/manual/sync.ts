@@ -11,6 +11,7 @@ import type { ManualEntry, SyncConfig } from '../config/schema';
 import { type Database, getDatabase, type Querier } from '../db/connection';
 import { assertOfflineTarget } from '../db/guard';
 import { quoteIdentifier, tableName } from '../db/identifiers';
+import { MetricUnit, metrics } from '../observability';
 import { keyString } from '../plan/keys';
 import { findCollisions } from '../plan/lookups';
 import { getTableSchema } from '../schema/cache';
@@ -401,6 +402,7 @@ async function runJob(
     throw err;
   }
   const job = await getJob(p.offline, jobId);
+  metrics.addMetric('ManualSyncRowsWritten', MetricUnit.Count, (job?.inserted ?? 0) + (job?.updated ?? 0));
   return { statusCode: 200, body: { ...(job ? jobView(job) : { jobId }), durationMs: Date.now() - started } };
 }
 
