@@ -1,36 +1,34 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '..');
+const serverless = join(repo, 'node_modules/.bin/serverless');
+const tmpDirs: string[] = [];
 
-/** `serverless package` for real: offline, with no AWS credentials at all. */
-async function slsPackage(configPath: string): Promise<{ dir: string; output: string; ok: boolean }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-pkg-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SYNC_CONFIG: configPath,
-    CI: 'true',
-    SLS_TELEMETRY_DISABLED: '1',
-  };
+/** The environment of a machine with no AWS credentials at all: packaging must not need any. */
+function credentialFreeEnv(configPath: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SYNC_CONFIG: configPath, SLS_TELEMETRY_DISABLED: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   env.AWS_CONFIG_FILE = '/nonexistent';
+  // No instance metadata either.
+  env.AWS_EC2_METADATA_DISABLED = 'true';
+  return env;
+}
+
+/** `serverless package` for real, into a temporary directory. */
+async function slsPackage(configPath: string): Promise<{ dir: string; output: string; ok: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-pkg-'));
+  tmpDirs.push(dir);
+  const options = { cwd: repo, env: credentialFreeEnv(configPath), timeout: 180_000, maxBuffer: 16 << 20 };
   try {
-    const { stdout, stderr } = await run(
-      join(repo, 'node_modules/.bin/serverless'),
-      ['package', '--package', dir],
-      {
-        cwd: repo,
-        env,
-        timeout: 180_000,
-      },
-    );
+    const { stdout, stderr } = await run(serverless, ['package', '--package', dir], options);
     return { dir, output: stdout + stderr, ok: true };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
@@ -38,7 +36,18 @@ async function slsPackage(configPath: string): Promise<{ dir: string; output: st
   }
 }
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
+afterAll(() => {
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+type Resource = { Type: string; DependsOn?: unknown; Properties: Record<string, unknown> };
+type Statement = { Effect: string; Action: string[]; Resource: unknown };
+
+const MSK_A = 'arn:aws:kafka:us-east-1:123456789012:cluster/prod/abc-1';
+const MSK_B = 'arn:aws:kafka:us-east-1:123456789012:cluster/other/def-2';
+const DB_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:offline-AbCdEf';
+const KAFKA_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-XyZ123';
+const DLQ = 'arn:aws:sqs:us-east-1:123456789012:cdc-mirror-failed';
 
 describe('serverless package', () => {
   let template: { Resources: Record<string, Resource> };
@@ -47,41 +56,37 @@ describe('serverless package', () => {
   beforeAll(async () => {
     const path = useConfig({
       service: 'cdc-mirror-test',
+      region: 'eu-west-1',
       databases: {
         online: { role: 'online', url: 'mysql://r:p@10.0.0.1:3306' },
-        offline: {
-          role: 'offline',
-          secretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:offline-AbCdEf',
-        },
+        offline: { role: 'offline', secretId: DB_SECRET },
       },
       api: { auth: { type: 'jwt', issuer: 'https://id.example.com/', audience: ['cdc-mirror'] } },
       cdc: [
         {
           topics: ['dbserver1.shop.t_config', 'dbserver1.shop.t_user'],
           target: 'offline',
-          msk: { arn: 'arn:aws:kafka:us-east-1:123456789012:cluster/prod/abc-1' },
+          msk: { arn: MSK_A },
           batchSize: 200,
           retry: {
             maximumRetryAttempts: 4,
             reportBatchItemFailures: true,
             provisionedPollers: { minimumPollers: 1, maximumPollers: 3 },
+            onFailureDestination: DLQ,
           },
         },
-        {
-          topics: ['canal.shop.orders'],
-          target: 'offline',
-          msk: { arn: 'arn:aws:kafka:us-east-1:123456789012:cluster/other/def-2' },
-        },
+        { topics: ['canal.shop.orders'], target: 'offline', msk: { arn: MSK_B }, startingPosition: 'LATEST' },
         {
           topics: ['tidb.shop.items'],
           target: 'offline',
           kafka: {
-            bootstrapServers: ['kafka-1.internal:9092'],
-            accessConfigurations: {
-              saslScram512Auth: ['arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka'],
-            },
+            bootstrapServers: ['kafka-1.internal:9092', 'kafka-2.internal:9092'],
+            accessConfigurations: { saslScram512Auth: [KAFKA_SECRET] },
           },
+          batchSize: 1000,
+          retry: { maximumRetryAttempts: 2, bisectBatchOnFunctionError: false },
         },
+        { topics: ['local.only'], target: 'offline' },
       ],
       manual: [{ source: 'online', target: 'offline' }],
     });
@@ -91,45 +96,106 @@ describe('serverless package', () => {
     template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   }, 240_000);
 
-  const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+  const ofType = (type: string) =>
+    Object.fromEntries(
+      Object.entries(template.Resources)
+        .filter(([, r]) => r.Type === type)
+        .map(([id, r]) => [id, r.Properties]),
+    );
+  const statements = (): Statement[] => {
+    const role = template.Resources.IamRoleLambdaExecution as Resource;
+    const [policy] = role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+    return policy?.PolicyDocument.Statement ?? [];
+  };
+  const resourcesOf = (action: string) =>
+    statements()
+      .filter((s) => s.Action.includes(action))
+      .flatMap((s) => s.Resource);
 
-  it('has one event source mapping per configured topic', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
-    expect(mappings.flatMap((m) => m.Topics).sort()).toEqual([
+  it('has one event source mapping per configured topic, with the entry settings and retry extensions', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    const byTopic = Object.fromEntries(Object.values(mappings).map((m) => [(m.Topics as string[])[0], m]));
+    expect(Object.keys(byTopic).sort()).toEqual([
       'canal.shop.orders',
       'dbserver1.shop.t_config',
       'dbserver1.shop.t_user',
       'tidb.shop.items',
     ]);
-    const config = mappings.find((m) => (m.Topics as string[])[0] === 'dbserver1.shop.t_config');
-    expect(config).toMatchObject({
-      EventSourceArn: 'arn:aws:kafka:us-east-1:123456789012:cluster/prod/abc-1',
+    expect(Object.values(mappings).every((m) => (m.Topics as string[]).length === 1)).toBe(true);
+    const configured = {
+      EventSourceArn: MSK_A,
+      FunctionName: { 'Fn::GetAtt': ['CdcSyncLambdaFunction', 'Arn'] },
       BatchSize: 200,
+      StartingPosition: 'TRIM_HORIZON',
+      Enabled: true,
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 3 },
+      // From resources.extensions:
       MaximumRetryAttempts: 4,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 3 },
+      DestinationConfig: { OnFailure: { Destination: DLQ } },
+    };
+    expect(mappings.CdcSyncEventSourceMappingMSKProdDbserver1shoptconfig).toEqual({
+      ...configured,
+      Topics: ['dbserver1.shop.t_config'],
+      MaximumBatchingWindowInSeconds: 1,
     });
-    const tidb = mappings.find((m) => (m.Topics as string[])[0] === 'tidb.shop.items');
-    expect(tidb).toMatchObject({
-      SelfManagedEventSource: { Endpoints: { KafkaBootstrapServers: ['kafka-1.internal:9092'] } },
+    expect(byTopic['dbserver1.shop.t_user']).toMatchObject(configured);
+    expect(byTopic['canal.shop.orders']).toMatchObject({
+      EventSourceArn: MSK_B,
+      BatchSize: 500,
+      StartingPosition: 'LATEST',
+      MaximumRetryAttempts: 10,
+      BisectBatchOnFunctionError: true,
+    });
+    expect(byTopic['canal.shop.orders']).not.toHaveProperty('FunctionResponseTypes');
+    expect(byTopic['tidb.shop.items']).toEqual({
+      FunctionName: { 'Fn::GetAtt': ['CdcSyncLambdaFunction', 'Arn'] },
+      Topics: ['tidb.shop.items'],
+      SelfManagedEventSource: {
+        Endpoints: { KafkaBootstrapServers: ['kafka-1.internal:9092', 'kafka-2.internal:9092'] },
+      },
+      SourceAccessConfigurations: [{ Type: 'SASL_SCRAM_512_AUTH', URI: KAFKA_SECRET }],
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 1000,
+      MaximumBatchingWindowInSeconds: 1,
+      Enabled: true,
+      MaximumRetryAttempts: 2,
+      BisectBatchOnFunctionError: false,
     });
   });
 
-  it('runs both functions on nodejs22.x with the right handlers', () => {
-    const fns = Object.fromEntries(ofType('AWS::Lambda::Function').map(([id, r]) => [id, r.Properties]));
-    expect(fns.CdcSyncLambdaFunction).toMatchObject({
+  it('runs both functions on nodejs22.x/arm64 with the right handlers, timeouts and config path', () => {
+    const fns = ofType('AWS::Lambda::Function');
+    const common = {
       Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: {
+          SYNC_CONFIG: expect.stringMatching(/^\.build-config\/[0-9a-f]{16}\/sync\.config\.yml$/),
+          POWERTOOLS_SERVICE_NAME: 'cdc-mirror-test',
+          POWERTOOLS_METRICS_NAMESPACE: 'cdc-mirror',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    };
+    expect(fns.CdcSyncLambdaFunction).toMatchObject({
+      ...common,
+      FunctionName: 'cdc-mirror-test-dev-cdcSync',
       Handler: 'functions/cdc-sync.handler',
+      Timeout: 300,
     });
     expect(fns.ManualSyncLambdaFunction).toMatchObject({
-      Runtime: 'nodejs22.x',
+      ...common,
+      FunctionName: 'cdc-mirror-test-dev-manualSync',
       Handler: 'functions/manual-sync.handler',
+      Timeout: 60,
+      MemorySize: 1024,
     });
   });
 
   it('puts every HTTP route behind the JWT authorizer', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    const routes = Object.values(ofType('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.RouteKey).sort()).toEqual([
       'GET /',
       'GET /dead-letters',
@@ -138,44 +204,56 @@ describe('serverless package', () => {
       'POST /sync',
     ]);
     expect(routes.every((r) => r.AuthorizationType === 'JWT')).toBe(true);
-    const [[, authorizer]] = ofType('AWS::ApiGatewayV2::Authorizer') as [[string, Resource]];
-    expect(authorizer.Properties).toMatchObject({
-      JwtConfiguration: { Issuer: 'https://id.example.com/', Audience: ['cdc-mirror'] },
-    });
+    expect(Object.values(ofType('AWS::ApiGatewayV2::Authorizer'))).toEqual([
+      expect.objectContaining({
+        AuthorizerType: 'JWT',
+        IdentitySource: ['$request.header.Authorization'],
+        JwtConfiguration: { Issuer: 'https://id.example.com/', Audience: ['cdc-mirror'] },
+      }),
+    ]);
   });
 
-  it('grants the configured secret only', () => {
-    const role = template.Resources.IamRoleLambdaExecution as Resource;
-    const text = JSON.stringify(role.Properties);
-    expect(text).toContain('arn:aws:secretsmanager:us-east-1:123456789012:secret:offline-AbCdEf');
-    expect(text).not.toMatch(/"Action":\["secretsmanager:\*"\]|"Resource":"\*","Action":\["secretsmanager/);
+  it('grants exactly the configured secrets, self-invocation and the MSK clusters', () => {
+    // The database secret (ours) and the Kafka SASL secret (osls, for the poller); nothing broader.
+    expect(new Set(resourcesOf('secretsmanager:GetSecretValue'))).toEqual(new Set([DB_SECRET, KAFKA_SECRET]));
+    expect(statements().some((s) => s.Action.some((a) => a.endsWith(':*')) || s.Action.includes('*'))).toBe(
+      false,
+    );
+    expect(JSON.stringify(resourcesOf('lambda:InvokeFunction'))).toContain(
+      ':function:cdc-mirror-test-dev-manualSync',
+    );
+    expect(new Set(resourcesOf('kafka:DescribeClusterV2'))).toEqual(new Set([MSK_A, MSK_B]));
+    expect(resourcesOf('sqs:SendMessage')).toEqual([DLQ]);
   });
 
-  it('bundles the handler and the config it was generated from', async () => {
-    const { stdout } = await run('unzip', ['-l', join(dir, 'cdcSync.zip')]);
-    expect(stdout).toContain('functions/cdc-sync.js');
-    const bundled = /\.build-config\/[0-9a-f]+\/sync\.config\.yml/.exec(stdout)?.[0];
-    expect(bundled).toBeDefined();
+  it('bundles the handler and the config it was generated from, nothing stale', async () => {
+    const { stdout } = await run('unzip', ['-Z1', join(dir, 'cdcSync.zip')]);
+    const files = stdout.trim().split('\n').sort();
     const fn = template.Resources.CdcSyncLambdaFunction as Resource;
-    expect(fn.Properties.Environment).toMatchObject({ Variables: { SYNC_CONFIG: bundled } });
-    const { stdout: cfg } = await run('unzip', ['-p', join(dir, 'cdcSync.zip'), bundled as string]);
-    expect(cfg).toContain('tidb.shop.items');
+    const configPath = (fn.Properties.Environment as { Variables: { SYNC_CONFIG: string } }).Variables
+      .SYNC_CONFIG;
+    expect(files).toEqual([configPath, 'functions/cdc-sync.js', 'functions/cdc-sync.js.map'].sort());
+    const { stdout: bundled } = await run('unzip', ['-p', join(dir, 'cdcSync.zip'), configPath]);
+    expect(bundled).toContain('tidb.shop.items');
+    const { stdout: manual } = await run('unzip', ['-Z1', join(dir, 'manualSync.zip')]);
+    expect(manual).toContain('functions/manual-sync.js');
+    expect(manual).toContain(configPath);
   });
 
   it('fails with the bad key named when the config is invalid', async () => {
     const path = useConfig({
       databases: { online: { role: 'online', url: 'mysql://r:p@10.0.0.1:3306' } },
-      cdc: [{ topics: ['t'], target: 'online' }],
+      cdc: [{ topics: ['t'], target: 'online', msk: { arn: MSK_A } }],
     });
     const result = await slsPackage(path);
     expect(result.ok).toBe(false);
-    expect(result.output).toContain('cdc[0].target');
+    expect(result.output).toContain('cdc[0].target: "online" has role "online"');
   }, 120_000);
 });
 
 /**
  * In the same file as packaging on purpose: concurrent serverless runs in one service directory share
- * serverless-esbuild's build folder.
+ * its .serverless folder.
  */
 describe('serverless invoke local', () => {
   it('applies a sample event against local servers', async () => {
@@ -191,11 +269,11 @@ describe('serverless invoke local', () => {
         cdc: [{ topics: ['dbserver1.shop.t_config'], target: 'offline', schemas: { shop: schema } }],
       });
       const { stdout } = await run(
-        join(repo, 'node_modules/.bin/serverless'),
+        serverless,
         ['invoke', 'local', '-f', 'cdcSync', '-p', 'events/msk-maxwell.json'],
         {
           cwd: repo,
-          env: { ...process.env, SYNC_CONFIG: configPath, POWERTOOLS_METRICS_DISABLED: 'true' },
+          env: { ...credentialFreeEnv(configPath), POWERTOOLS_METRICS_DISABLED: 'true' },
           timeout: 120_000,
         },
       );

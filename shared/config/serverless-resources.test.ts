@@ -1,145 +1,371 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './load';
+import { ConfigError, parseConfig } from './load';
+import type { CdcEntry } from './schema';
 import {
   cdcEvents,
   eventSourceMappingExtensions,
+  eventSourceMappingLogicalId,
   httpApiConfig,
   iamStatements,
   manualSyncEvents,
+  serverlessFragments,
+  vpcConfig,
 } from './serverless-resources';
 
-const MSK = 'arn:aws:kafka:us-east-1:123456789012:cluster/prod-msk/abc-1';
-const base = {
-  databases: {
-    on: { role: 'online', url: 'mysql://r:p@10.0.0.1:3306' },
-    off: { role: 'offline', secretId: 'arn:aws:secretsmanager:us-east-1:1:secret:off-AbC' },
-  },
+/** osls's own naming module: the logical IDs we extend must be the ones it generates. */
+const oslsNaming = createRequire(import.meta.url)('osls/lib/plugins/aws/lib/naming.js') as {
+  getMSKEventLogicalId(fn: string, cluster: string, topic: string): string;
+  getKafkaEventLogicalId(fn: string, topic: string): string;
 };
 
-describe('serverless fragments', () => {
-  it('one event per topic: msk, self-managed kafka, none for local-only entries', () => {
-    const cfg = parseConfig({
-      ...base,
-      cdc: [
-        { topics: ['a.b.c', 'a.b.d'], target: 'off', msk: { arn: MSK }, batchSize: 100 },
-        {
-          topics: ['tidb.x'],
-          target: 'off',
-          kafka: {
-            bootstrapServers: ['k1:9092'],
-            accessConfigurations: { saslScram512Auth: ['arn:aws:secretsmanager:x'] },
-          },
-          retry: { onFailureDestination: 'arn:aws:sqs:us-east-1:1:dlq' },
-        },
-        { topics: ['local.only'], target: 'off' },
+const MSK = 'arn:aws:kafka:us-east-1:123456789012:cluster/prod-msk/abc-1';
+const MSK2 = 'arn:aws:kafka:eu-west-1:123456789012:cluster/other/def-2';
+const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:off-AbCdEf';
+const DLQ = 'arn:aws:sqs:us-east-1:123456789012:dlq';
+const KAFKA = {
+  bootstrapServers: ['k1:9092', 'k2:9092'],
+  accessConfigurations: { saslScram512Auth: ['arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka'] },
+};
+
+const databases = {
+  on: { role: 'online', url: 'mysql://r:p@10.0.0.1:3306' },
+  off: { role: 'offline', secretId: SECRET },
+};
+const config = (doc: Record<string, unknown>) => parseConfig({ databases, ...doc });
+const defaults = {
+  batchSize: 500,
+  maximumBatchingWindow: 1,
+  startingPosition: 'TRIM_HORIZON',
+  enabled: true,
+};
+
+describe('cdcEvents', () => {
+  it.each([
+    {
+      name: 'msk: one event per topic, with the entry settings',
+      cdc: [{ topics: ['a.b.c', 'a.b.d'], target: 'off', msk: { arn: MSK }, batchSize: 100 }],
+      events: [
+        { msk: { arn: MSK, topic: 'a.b.c', ...defaults, batchSize: 100 } },
+        { msk: { arn: MSK, topic: 'a.b.d', ...defaults, batchSize: 100 } },
       ],
-    });
-    expect(cdcEvents(cfg)).toEqual([
-      {
-        msk: {
-          arn: MSK,
-          topic: 'a.b.c',
-          batchSize: 100,
-          maximumBatchingWindow: 1,
-          startingPosition: 'TRIM_HORIZON',
-          enabled: true,
-        },
-      },
-      {
-        msk: {
-          arn: MSK,
-          topic: 'a.b.d',
-          batchSize: 100,
-          maximumBatchingWindow: 1,
-          startingPosition: 'TRIM_HORIZON',
-          enabled: true,
-        },
-      },
-      {
-        kafka: {
-          bootstrapServers: ['k1:9092'],
-          accessConfigurations: { saslScram512Auth: ['arn:aws:secretsmanager:x'] },
-          onFailureDestination: 'arn:aws:sqs:us-east-1:1:dlq',
-          topic: 'tidb.x',
-          batchSize: 500,
-          maximumBatchingWindow: 1,
-          startingPosition: 'TRIM_HORIZON',
-          enabled: true,
-        },
-      },
-    ]);
-  });
-
-  it('retry settings become extensions on the logical ids osls generates', () => {
-    const cfg = parseConfig({
-      ...base,
-      cdc: [
-        {
-          topics: ['db.shop.t_config'],
-          target: 'off',
-          msk: { arn: MSK },
-          retry: {
-            maximumRetryAttempts: 3,
-            reportBatchItemFailures: true,
-            provisionedPollers: { minimumPollers: 1, maximumPollers: 4 },
-            onFailureDestination: 'arn:aws:sqs:us-east-1:1:dlq',
-          },
-        },
-      ],
-    });
-    expect(eventSourceMappingExtensions(cfg)).toEqual({
-      CdcSyncEventSourceMappingMSKProdmskDbshoptconfig: {
-        Properties: {
-          MaximumRetryAttempts: 3,
-          BisectBatchOnFunctionError: true,
-          FunctionResponseTypes: ['ReportBatchItemFailures'],
-          DestinationConfig: { OnFailure: { Destination: 'arn:aws:sqs:us-east-1:1:dlq' } },
-        },
-      },
-    });
-    expect(cdcEvents(cfg)[0]).toMatchObject({
-      msk: { provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 4 } },
-    });
-  });
-
-  it('JWT or IAM auth on every route', () => {
-    const jwt = parseConfig({
-      ...base,
-      api: { auth: { type: 'jwt', issuer: 'https://id.example.com/', audience: ['cdc'] } },
-    });
-    expect(httpApiConfig(jwt)).toMatchObject({
-      authorizers: {
-        jwtAuthorizer: { type: 'jwt', issuerUrl: 'https://id.example.com/', audience: ['cdc'] },
-      },
-    });
-    expect(manualSyncEvents(jwt).every((e) => (e.httpApi as { authorizer: unknown }).authorizer)).toBe(true);
-    expect(manualSyncEvents(parseConfig(base))[1]).toEqual({
-      httpApi: { method: 'POST', path: '/sync', authorizer: { type: 'aws_iam' } },
-    });
-  });
-
-  it('IAM: exactly the configured secrets, self-invocation, failure destinations', () => {
-    const cfg = parseConfig({
-      ...base,
+    },
+    {
+      name: 'msk: window, position, paused, provisioned pollers',
       cdc: [
         {
           topics: ['t'],
           target: 'off',
           msk: { arn: MSK },
-          retry: { onFailureDestination: 'arn:aws:sqs:us-east-1:1:dlq' },
+          maximumBatchingWindowInSeconds: 5,
+          startingPosition: 'LATEST',
+          enabled: false,
+          retry: { provisionedPollers: { minimumPollers: 2, maximumPollers: 8 } },
         },
       ],
+      events: [
+        {
+          msk: {
+            arn: MSK,
+            topic: 't',
+            ...defaults,
+            maximumBatchingWindow: 5,
+            startingPosition: 'LATEST',
+            enabled: false,
+            provisionedPollerConfig: { minimumPollers: 2, maximumPollers: 8 },
+          },
+        },
+      ],
+    },
+    {
+      name: 'self-managed kafka: servers, access, consumer group, failure destination',
+      cdc: [
+        {
+          topics: ['tidb.x'],
+          target: 'off',
+          kafka: { ...KAFKA, consumerGroupId: 'cdc-mirror' },
+          retry: { onFailureDestination: DLQ },
+        },
+      ],
+      events: [
+        {
+          kafka: {
+            ...KAFKA,
+            topic: 'tidb.x',
+            ...defaults,
+            consumerGroupId: 'cdc-mirror',
+            onFailureDestination: DLQ,
+          },
+        },
+      ],
+    },
+    {
+      name: 'self-managed kafka: optional keys left out',
+      cdc: [{ topics: ['tidb.y'], target: 'off', kafka: KAFKA }],
+      events: [{ kafka: { ...KAFKA, topic: 'tidb.y', ...defaults } }],
+    },
+    {
+      name: 'neither msk nor kafka (local only): no event',
+      cdc: [{ topics: ['l'], target: 'off' }],
+      events: [],
+    },
+    { name: 'no cdc entries', cdc: [], events: [] },
+  ])('$name', ({ cdc, events }) => {
+    expect(cdcEvents(config({ cdc }))).toEqual(events);
+  });
+
+  it('refuses topics whose mappings would share a logical ID, naming both keys', () => {
+    const cfg = config({ cdc: [{ topics: ['shop.t_a', 'shop.ta'], target: 'off', msk: { arn: MSK } }] });
+    expect(() => cdcEvents(cfg)).toThrow(ConfigError);
+    expect(() => cdcEvents(cfg)).toThrow(/cdc\[0\]\.topics\[1\].*cdc\[0\]\.topics\[0\]/);
+  });
+});
+
+describe('eventSourceMappingLogicalId', () => {
+  const long = `dbserver1.${'very_long_schema_name.'.repeat(6)}t_config`;
+  it.each([
+    ['cdcSync', MSK, 'dbserver1.shop.t_config'],
+    ['cdcSync', MSK2, 'canal-json_shop.orders'],
+    ['cdcSync', MSK, long],
+    ['cdc-sync_fn', MSK, 'x'],
+    ['cdcSync', undefined, 'tidb.shop.items'],
+    ['cdcSync', undefined, long + long],
+  ])('%s %s %s is what osls generates', (fn, arn, topic) => {
+    const entry = (arn ? { msk: { arn } } : { kafka: KAFKA }) as CdcEntry;
+    const expected = arn
+      ? oslsNaming.getMSKEventLogicalId(fn, arn.split('/')[1] as string, topic)
+      : oslsNaming.getKafkaEventLogicalId(fn, topic);
+    expect(eventSourceMappingLogicalId(fn, entry, topic)).toBe(expected);
+  });
+
+  it('spells the documented shape', () => {
+    expect(
+      eventSourceMappingLogicalId('cdcSync', { msk: { arn: MSK } } as CdcEntry, 'db.shop.t_config'),
+    ).toBe('CdcSyncEventSourceMappingMSKProdmskDbshoptconfig');
+  });
+});
+
+describe('eventSourceMappingExtensions', () => {
+  it.each([
+    {
+      name: 'defaults: finite retries and bisecting',
+      entry: { msk: { arn: MSK } },
+      properties: { MaximumRetryAttempts: 10, BisectBatchOnFunctionError: true },
+    },
+    {
+      name: 'msk: partial batch responses and the failure destination',
+      entry: {
+        msk: { arn: MSK },
+        retry: {
+          maximumRetryAttempts: 3,
+          bisectBatchOnFunctionError: false,
+          reportBatchItemFailures: true,
+          provisionedPollers: { minimumPollers: 1, maximumPollers: 4 },
+          onFailureDestination: DLQ,
+        },
+      },
+      properties: {
+        MaximumRetryAttempts: 3,
+        BisectBatchOnFunctionError: false,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: DLQ } },
+      },
+    },
+    {
+      name: 'kafka: the failure destination is left to osls (its onFailureDestination)',
+      entry: { kafka: KAFKA, retry: { maximumRetryAttempts: 0, onFailureDestination: DLQ } },
+      properties: { MaximumRetryAttempts: 0, BisectBatchOnFunctionError: true },
+    },
+  ])('$name', ({ entry, properties }) => {
+    const cfg = config({
+      cdc: [{ topics: ['db.shop.t_config', 'db.shop.t_user'], target: 'off', ...entry }],
     });
-    const statements = iamStatements(cfg);
-    expect(statements[0]).toEqual({
-      Effect: 'Allow',
-      Action: ['secretsmanager:GetSecretValue'],
-      Resource: ['arn:aws:secretsmanager:us-east-1:1:secret:off-AbC'],
+    const ids = cfg.cdc[0]?.topics.map((t) =>
+      eventSourceMappingLogicalId('cdcSync', cfg.cdc[0] as CdcEntry, t),
+    );
+    expect(eventSourceMappingExtensions(cfg)).toEqual(
+      Object.fromEntries((ids ?? []).map((id) => [id, { Properties: properties }])),
+    );
+  });
+
+  it('nothing for local-only entries', () => {
+    expect(eventSourceMappingExtensions(config({ cdc: [{ topics: ['t'], target: 'off' }] }))).toEqual({});
+  });
+});
+
+describe('HTTP API', () => {
+  const jwt = config({
+    api: { auth: { type: 'jwt', issuer: 'https://id.example.com/', audience: ['cdc'] } },
+  });
+  const iam = config({});
+
+  it('jwt: one authorizer on the Authorization header', () => {
+    expect(httpApiConfig(jwt)).toEqual({
+      payload: '2.0',
+      cors: false,
+      authorizers: {
+        jwtAuthorizer: {
+          type: 'jwt',
+          identitySource: '$request.header.Authorization',
+          issuerUrl: 'https://id.example.com/',
+          audience: ['cdc'],
+        },
+      },
     });
-    expect(statements.map((s) => s.Action)).toEqual([
-      ['secretsmanager:GetSecretValue'],
-      ['lambda:InvokeFunction'],
-      ['sqs:SendMessage', 'sns:Publish', 's3:PutObject'],
+  });
+
+  it('iam (the default): no authorizer to declare', () => {
+    expect(httpApiConfig(iam)).toEqual({ payload: '2.0', cors: false });
+  });
+
+  it.each([
+    ['jwt', jwt, { name: 'jwtAuthorizer' }],
+    ['iam', iam, { type: 'aws_iam' }],
+  ])('%s: every route behind it', (_, cfg, authorizer) => {
+    expect(manualSyncEvents(cfg)).toEqual(
+      [
+        ['GET', '/'],
+        ['POST', '/sync'],
+        ['GET', '/sync/{jobId}'],
+        ['GET', '/dead-letters'],
+        ['POST', '/dead-letters/{id}/retry'],
+      ].map(([method, path]) => ({ httpApi: { method, path, authorizer } })),
+    );
+  });
+});
+
+describe('iamStatements', () => {
+  const byAction = (statements: Record<string, unknown>[]) =>
+    Object.fromEntries(statements.map((s) => [(s.Action as string[]).join(','), s.Resource]));
+  const self = `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:svc-\${sls:stage}-manualSync`;
+
+  it('no secrets, no triggers: only self-invocation, of this function', () => {
+    const cfg = parseConfig({
+      service: 'svc',
+      databases: { off: { role: 'offline', url: 'mysql://r@10.0.0.2:3306' } },
+      cdc: [{ topics: ['t'], target: 'off' }],
+    });
+    expect(iamStatements(cfg)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: [{ 'Fn::Sub': self }, { 'Fn::Sub': `${self}:*` }],
+      },
     ]);
+  });
+
+  it.each([
+    ['a complete ARN as given', SECRET, [SECRET]],
+    [
+      'a partial ARN with the random suffix wildcard',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/offline',
+      ['arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/offline-??????'],
+    ],
+    [
+      'a name, in this account and region',
+      'shop/offline',
+      [
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:shop/offline-??????`,
+        },
+      ],
+    ],
+  ])('secrets: %s', (_, secretId, resources) => {
+    const cfg = parseConfig({ databases: { ...databases, off: { role: 'offline', secretId } } });
+    expect(byAction(iamStatements(cfg))['secretsmanager:GetSecretValue']).toEqual(resources);
+  });
+
+  it('secrets: each configured one once, nothing else', () => {
+    const other = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ123';
+    const cfg = parseConfig({
+      databases: {
+        on: { role: 'online', secretId: other },
+        off: { role: 'offline', secretId: SECRET },
+        off2: { role: 'offline', secretId: SECRET },
+      },
+    });
+    expect(byAction(iamStatements(cfg))['secretsmanager:GetSecretValue']).toEqual([other, SECRET]);
+  });
+
+  it('msk: cluster, topic and group permissions on the configured clusters, network interfaces', () => {
+    const cfg = config({
+      cdc: [
+        { topics: ['a.b', 'a.c'], target: 'off', msk: { arn: MSK } },
+        { topics: ['x.y'], target: 'off', msk: { arn: MSK2 } },
+      ],
+    });
+    const s = byAction(iamStatements(cfg));
+    expect(s['kafka:DescribeCluster,kafka:DescribeClusterV2,kafka:GetBootstrapBrokers']).toEqual([MSK, MSK2]);
+    expect(s['kafka-cluster:Connect,kafka-cluster:DescribeClusterDynamicConfiguration']).toEqual([MSK, MSK2]);
+    expect(s['kafka-cluster:DescribeTopic,kafka-cluster:ReadData']).toEqual([
+      'arn:aws:kafka:us-east-1:123456789012:topic/prod-msk/abc-1/a.b',
+      'arn:aws:kafka:us-east-1:123456789012:topic/prod-msk/abc-1/a.c',
+      'arn:aws:kafka:eu-west-1:123456789012:topic/other/def-2/x.y',
+    ]);
+    expect(s['kafka-cluster:DescribeGroup,kafka-cluster:AlterGroup']).toEqual([
+      'arn:aws:kafka:us-east-1:123456789012:group/prod-msk/abc-1/*',
+      'arn:aws:kafka:eu-west-1:123456789012:group/other/def-2/*',
+    ]);
+    expect(Object.keys(s)).toContain(
+      'ec2:CreateNetworkInterface,ec2:DescribeNetworkInterfaces,ec2:DescribeVpcs,ec2:DeleteNetworkInterface,ec2:DescribeSubnets,ec2:DescribeSecurityGroups',
+    );
+  });
+
+  it.each([
+    ['self-managed kafka outside a VPC: no kafka or network permissions', {}, false],
+    [
+      'self-managed kafka in a VPC: network interfaces',
+      { vpcSubnet: ['subnet-1'], vpcSecurityGroup: ['sg-1'] },
+      true,
+    ],
+  ])('%s', (_, access, eni) => {
+    const kafka = { ...KAFKA, accessConfigurations: { ...KAFKA.accessConfigurations, ...access } };
+    const actions = iamStatements(config({ cdc: [{ topics: ['t'], target: 'off', kafka }] })).flatMap(
+      (s) => s.Action as string[],
+    );
+    expect(actions.some((a) => a.startsWith('kafka'))).toBe(false);
+    expect(actions.includes('ec2:CreateNetworkInterface')).toBe(eni);
+  });
+
+  it('failure destinations: the one action each service needs, on those ARNs only', () => {
+    const sns = 'arn:aws:sns:us-east-1:123456789012:failed';
+    const s3 = 'arn:aws:s3:::cdc-failed';
+    const cfg = config({
+      cdc: [
+        { topics: ['a'], target: 'off', msk: { arn: MSK }, retry: { onFailureDestination: DLQ } },
+        { topics: ['b'], target: 'off', msk: { arn: MSK }, retry: { onFailureDestination: DLQ } },
+        { topics: ['c'], target: 'off', kafka: KAFKA, retry: { onFailureDestination: sns } },
+        { topics: ['d'], target: 'off', kafka: KAFKA, retry: { onFailureDestination: s3 } },
+        { topics: ['e'], target: 'off', retry: { onFailureDestination: 'arn:aws:sqs:us-east-1:1:unused' } },
+      ],
+    });
+    const s = byAction(iamStatements(cfg));
+    expect(s['sqs:SendMessage']).toEqual([DLQ]);
+    expect(s['sns:Publish']).toEqual([sns]);
+    expect(s['s3:ListBucket']).toEqual([s3]);
+    expect(s['s3:PutObject']).toEqual([`${s3}/*`]);
+  });
+});
+
+describe('vpc and the whole set', () => {
+  it('vpc when configured, null otherwise', () => {
+    const vpc = { securityGroupIds: ['sg-1'], subnetIds: ['subnet-1', 'subnet-2'] };
+    expect(vpcConfig(config({ vpc }))).toEqual(vpc);
+    expect(vpcConfig(config({}))).toBeNull();
+  });
+
+  it('serverlessFragments names every fragment serverless.yml uses', () => {
+    const fragments = serverlessFragments(config({ service: 'svc', region: 'eu-west-1' }));
+    expect(Object.keys(fragments).sort()).toEqual([
+      'cdcEvents',
+      'extensions',
+      'httpApi',
+      'iamStatements',
+      'manualSyncEvents',
+      'region',
+      'service',
+      'vpc',
+    ]);
+    expect(fragments).toMatchObject({ service: 'svc', region: 'eu-west-1' });
   });
 });
