@@ -84,7 +84,11 @@ describe('serverless package', () => {
             accessConfigurations: { saslScram512Auth: [KAFKA_SECRET] },
           },
           batchSize: 1000,
-          retry: { maximumRetryAttempts: 2, bisectBatchOnFunctionError: false },
+          retry: {
+            maximumRetryAttempts: 2,
+            bisectBatchOnFunctionError: false,
+            provisionedPollers: { minimumPollers: 1, maximumPollers: 2 },
+          },
         },
         { topics: ['local.only'], target: 'offline' },
       ],
@@ -145,10 +149,11 @@ describe('serverless package', () => {
       EventSourceArn: MSK_B,
       BatchSize: 500,
       StartingPosition: 'LATEST',
-      MaximumRetryAttempts: 10,
-      BisectBatchOnFunctionError: true,
     });
-    expect(byTopic['canal.shop.orders']).not.toHaveProperty('FunctionResponseTypes');
+    // On-demand mapping: Lambda's own retry behaviour, no provisioned-mode error controls.
+    for (const prop of ['FunctionResponseTypes', 'MaximumRetryAttempts', 'BisectBatchOnFunctionError']) {
+      expect(byTopic['canal.shop.orders']).not.toHaveProperty(prop);
+    }
     expect(byTopic['tidb.shop.items']).toEqual({
       FunctionName: { 'Fn::GetAtt': ['CdcSyncLambdaFunction', 'Arn'] },
       Topics: ['tidb.shop.items'],
@@ -160,6 +165,7 @@ describe('serverless package', () => {
       BatchSize: 1000,
       MaximumBatchingWindowInSeconds: 1,
       Enabled: true,
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 2 },
       MaximumRetryAttempts: 2,
       BisectBatchOnFunctionError: false,
     });

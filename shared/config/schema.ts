@@ -63,8 +63,9 @@ const cdcEntrySchema = z
     startingPosition: z.enum(['LATEST', 'TRIM_HORIZON']).default('TRIM_HORIZON'),
     enabled: z.boolean().default(true),
     /**
-     * What Lambda does with a batch that fails. `reportBatchItemFailures` needs provisioned pollers
-     * (Kafka provisioned mode); the handler reports partial failures only when it is on, and throws otherwise.
+     * What Lambda does with a batch that fails: applied in Kafka provisioned mode only (`provisionedPollers`),
+     * where Lambda offers these controls. The handler reports partial failures only when
+     * `reportBatchItemFailures` is on, and throws otherwise.
      */
     retry: z
       .strictObject({

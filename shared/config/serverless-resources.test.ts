@@ -148,8 +148,8 @@ describe('eventSourceMappingLogicalId', () => {
 describe('eventSourceMappingExtensions', () => {
   it.each([
     {
-      name: 'defaults: finite retries and bisecting',
-      entry: { msk: { arn: MSK } },
+      name: 'provisioned defaults: finite retries and bisecting',
+      entry: { msk: { arn: MSK }, retry: { provisionedPollers: { minimumPollers: 1, maximumPollers: 2 } } },
       properties: { MaximumRetryAttempts: 10, BisectBatchOnFunctionError: true },
     },
     {
@@ -173,7 +173,14 @@ describe('eventSourceMappingExtensions', () => {
     },
     {
       name: 'kafka: the failure destination is left to osls (its onFailureDestination)',
-      entry: { kafka: KAFKA, retry: { maximumRetryAttempts: 0, onFailureDestination: DLQ } },
+      entry: {
+        kafka: KAFKA,
+        retry: {
+          maximumRetryAttempts: 0,
+          onFailureDestination: DLQ,
+          provisionedPollers: { minimumPollers: 1, maximumPollers: 2 },
+        },
+      },
       properties: { MaximumRetryAttempts: 0, BisectBatchOnFunctionError: true },
     },
   ])('$name', ({ entry, properties }) => {
@@ -190,6 +197,12 @@ describe('eventSourceMappingExtensions', () => {
 
   it('nothing for local-only entries', () => {
     expect(eventSourceMappingExtensions(config({ cdc: [{ topics: ['t'], target: 'off' }] }))).toEqual({});
+  });
+
+  it('nothing for on-demand mappings: Lambda offers the Kafka error controls in provisioned mode only', () => {
+    expect(
+      eventSourceMappingExtensions(config({ cdc: [{ topics: ['t'], target: 'off', msk: { arn: MSK } }] })),
+    ).toEqual({});
   });
 });
 

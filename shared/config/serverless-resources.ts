@@ -115,6 +115,10 @@ export function eventSourceMappingExtensions(config: SyncConfig): Json {
   const out: Json = {};
   for (const { entry } of triggered(config)) {
     const r = entry.retry;
+    // Lambda offers its Kafka error-handling controls in provisioned mode only; on-demand mappings keep
+    // Lambda's default (retry until the record expires), which is right here: poison records are
+    // dead-lettered by the function itself, so only transient failures are ever retried.
+    if (!r.provisionedPollers) continue;
     const properties: Json = {
       MaximumRetryAttempts: r.maximumRetryAttempts,
       BisectBatchOnFunctionError: r.bisectBatchOnFunctionError,
