@@ -15,7 +15,8 @@ import { parse as losslessParse } from 'lossless-json';
 import { stringify } from 'yaml';
 import { assembleUpsert } from '../shared/assembler/statements';
 import { parseConfig } from '../shared/config/load';
-import { closeAllDatabases, getDatabase } from '../shared/db/connection';
+import { closeAllDatabases } from '../shared/db/connection';
+import { getWriteTarget } from '../shared/db/guard';
 import { parseJsonLossless } from '../shared/formats/json';
 import { introspectTable } from '../shared/schema/introspect';
 import { startThrowawayServer } from '../test/harness/mysql-server';
@@ -117,7 +118,7 @@ async function benchApply(): Promise<void> {
     console.log(`  ${'cdc-mirror writer (batches of 1000)'.padEnd(44)} ${batched.toFixed(1).padStart(8)} ms`);
 
     await raw.query('TRUNCATE TABLE b.t');
-    const db = await getDatabase('off', parseConfig(doc));
+    const db = await getWriteTarget('off', parseConfig(doc));
     const table = await introspectTable(db, { schema: 'b', table: 't' });
     const t1 = performance.now();
     for (const op of ['c', 'u'] as const) {
@@ -128,7 +129,7 @@ async function benchApply(): Promise<void> {
           v: op === 'u' ? 'b' : 'a',
           n: op === 'u' ? '2.50' : '1.00',
         };
-        for (const stmt of assembleUpsert(table, [row], db.server)) await db.execute(stmt);
+        for (const stmt of assembleUpsert(table, [row], db.dialect)) await db.execute(stmt);
       }
     }
     const single = performance.now() - t1;

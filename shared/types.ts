@@ -93,6 +93,8 @@ export interface ColumnInfo {
   datetimePrecision: number | null;
   /** CHARACTER_SET_NAME; null for non-character columns, 'binary' never appears (binary types have null). */
   charset: string | null;
+  /** COLLATION_NAME (e.g. utf8mb4_general_ci, utf8mb4_bin); how the server compares this column's values. */
+  collation: string | null;
   autoIncrement: boolean;
   /** Generated (virtual/stored) columns are never written. */
   generated: boolean;

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../shared/config/load';
-import { closeAllDatabases, getDatabase, SESSION_SQL_MODE } from '../shared/db/connection';
+import { closeAllDatabases, SESSION_SQL_MODE } from '../shared/db/connection';
+import { getWriteTarget } from '../shared/db/guard';
 import { quoteIdentifier } from '../shared/db/identifiers';
-import { detectServer } from '../shared/db/server';
+import { detectServer } from '../shared/db/dialect';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema } from './support/env';
 
 describe('connections to the throwaway servers', () => {
@@ -17,16 +18,16 @@ describe('connections to the throwaway servers', () => {
 
   it('opens one pool per database, reused, with an exact-value session', async () => {
     const cfg = config();
-    const db = await getDatabase('offline', cfg);
-    expect(await getDatabase('offline', cfg)).toBe(db);
-    expect(db.server.kind).toBe('mariadb');
+    const db = await getWriteTarget('offline', cfg);
+    expect(await getWriteTarget('offline', cfg)).toBe(db);
+    expect(db.dialect.kind).toBe('mariadb');
     const [session] = await db.select('SELECT @@session.time_zone AS tz, @@session.sql_mode AS mode');
     expect(session?.tz).toBe('+00:00');
     expect(String(session?.mode).split(',').sort()).toEqual(SESSION_SQL_MODE.split(',').sort());
   });
 
   it('round-trips values exactly through ? parameters', async () => {
-    const db = await getDatabase('offline', config());
+    const db = await getWriteTarget('offline', config());
     const schema = uniqueSchema('db');
     const raw = await rawConnection(offlineUrl());
     await raw.query(`CREATE DATABASE ${quoteIdentifier(schema)}`);
@@ -63,15 +64,19 @@ describe('connections to the throwaway servers', () => {
   });
 
   it('rolls a failed transaction back', async () => {
-    const db = await getDatabase('offline', config());
+    const db = await getWriteTarget('offline', config());
     const schema = uniqueSchema('tx');
     await db.execute({ sql: `CREATE DATABASE ${quoteIdentifier(schema)}`, params: [] });
     await db.execute({ sql: `CREATE TABLE ${quoteIdentifier(schema)}.t (id INT PRIMARY KEY)`, params: [] });
     await expect(
-      db.transaction(async (tx) => {
-        await tx.execute({ sql: `INSERT INTO ${quoteIdentifier(schema)}.t VALUES (?)`, params: ['1'] });
-        await tx.execute({ sql: `INSERT INTO ${quoteIdentifier(schema)}.t VALUES (?)`, params: ['1'] });
-      }),
+      db.session(
+        () => 60_000,
+        (s) =>
+          s.transaction(async (tx) => {
+            await tx.execute({ sql: `INSERT INTO ${quoteIdentifier(schema)}.t VALUES (?)`, params: ['1'] });
+            await tx.execute({ sql: `INSERT INTO ${quoteIdentifier(schema)}.t VALUES (?)`, params: ['1'] });
+          }),
+      ),
     ).rejects.toThrow(/Duplicate entry/);
     expect(await db.select(`SELECT * FROM ${quoteIdentifier(schema)}.t`)).toEqual([]);
     await db.execute({ sql: `DROP DATABASE ${quoteIdentifier(schema)}`, params: [] });

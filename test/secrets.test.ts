@@ -33,6 +33,8 @@ beforeAll(async () => {
   });
   handler = (await import('../functions/cdc-sync')).handler as unknown as Handler;
   logger.setLogLevel('DEBUG');
+  // A warm invocation puts the logger back to its configured level (SILENT in tests); these tests want every line.
+  vi.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined);
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
       captured += String(chunk);

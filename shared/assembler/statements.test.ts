@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectServer } from '../db/server';
+import { detectServer } from '../db/dialect';
 import type { ColumnInfo, ServerInfo, SqlRow, Statement, TableSchema } from '../types';
 import {
   assembleCount,
@@ -22,6 +22,7 @@ function column(name: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
     scale: null,
     datetimePrecision: null,
     charset: 'utf8mb4',
+    collation: 'utf8mb4_general_ci',
     autoIncrement: false,
     generated: false,
     ...extra,

@@ -15,9 +15,22 @@ export interface ChunkLimits {
 
 export const DEFAULT_LIMITS: ChunkLimits = { maxRows: 500, maxBytes: 4 * 1024 * 1024 };
 
+/** Limits under a server's max_allowed_packet, keeping room for the statement's own text. */
+export function limitsFor(maxAllowedPacket: number): ChunkLimits {
+  return { maxRows: DEFAULT_LIMITS.maxRows, maxBytes: Math.min(DEFAULT_LIMITS.maxBytes, maxAllowedPacket - 64 * 1024) };
+}
+
+/** Bytes a value takes in the statement at worst: escaped text or hex bytes are up to twice as long. */
 function sizeOf(v: SqlValue): number {
   if (v === null) return 4;
   return typeof v === 'string' ? Buffer.byteLength(v) * 2 + 2 : v.length * 2 + 3;
+}
+
+/** What a whole row adds to a statement at worst. */
+export function rowBytes(row: SqlRow): number {
+  let n = 0;
+  for (const v of Object.values(row)) n += sizeOf(v) + 2;
+  return n;
 }
 
 /** Splits items into runs that respect both limits; an oversized single item still gets a run of its own. */
@@ -214,8 +227,13 @@ export function assembleSelectByKeys(
   });
 }
 
+/**
+ * A source TRUNCATE as DELETE of every row: TRUNCATE is DDL and would commit the batch's transaction
+ * half way; DELETE keeps the batch atomic (offline AUTO_INCREMENT counters are not reset, and need not be:
+ * mirrored rows carry their online ids).
+ */
 export function assembleTruncate(table: TableSchema): Statement {
-  return { sql: `TRUNCATE TABLE ${quoteTable(table.ref)}`, params: [] };
+  return { sql: `DELETE FROM ${quoteTable(table.ref)}`, params: [] };
 }
 
 /**

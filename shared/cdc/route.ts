@@ -10,8 +10,34 @@ function patternToRegExp(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, 'i');
 }
 
+/**
+ * Schemas that are never a source or a target, whatever `tables` says: server accounts and grants
+ * (`mysql`), catalogs, and cdc-mirror's own bookkeeping.
+ */
+const SYSTEM_SCHEMAS = new Set(['mysql', 'sys', 'information_schema', 'performance_schema', 'cdc_mirror']);
+
+export function isSystemSchema(schema: string): boolean {
+  return SYSTEM_SCHEMAS.has(schema.toLowerCase());
+}
+
+/**
+ * Why a name cannot be a MySQL identifier, or undefined when it can: at most 64 characters of the
+ * Basic Multilingual Plane (the data dictionary is utf8mb3), no NUL, no trailing space.
+ */
+export function identifierProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if ([...name].length > 64) return 'is longer than 64 characters';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
+  if (/[\u0000]/.test(name)) return 'contains NUL';
+  if (/[\uD800-\uDFFF]/.test(name)) return 'contains a character outside the Basic Multilingual Plane';
+  if (/ $/.test(name)) return 'ends with a space';
+  return undefined;
+}
+
 const compiled = new Map<string, RegExp>();
+/** True when `ref` matches one of the patterns and is not in a system schema. */
 export function tableAllowed(patterns: readonly string[], ref: TableRef): boolean {
+  if (isSystemSchema(ref.schema)) return false;
   const name = `${ref.schema}.${ref.table}`;
   return patterns.some((p) => {
     let re = compiled.get(p);
@@ -36,10 +62,16 @@ export type RouteResult =
 /** Decides what a decoded event means for one `cdc` entry: apply (renamed), a DDL, or filtered out. */
 export function routeEvent(event: DecodedEvent, entry: CdcEntry): RouteResult {
   if (event.kind === 'skip') return { kind: 'filtered', reason: event.reason };
+  if (isSystemSchema(event.table.schema)) {
+    return { kind: 'filtered', reason: `schema ${event.table.schema} is a system schema: never mirrored` };
+  }
   if (!tableAllowed(entry.tables, event.table)) {
     return { kind: 'filtered', reason: `table ${event.table.schema}.${event.table.table} is not in tables` };
   }
   const table = mapTable(entry.schemas, event.table);
+  if (isSystemSchema(table.schema)) {
+    return { kind: 'filtered', reason: `schema ${table.schema} is a system schema: never written` };
+  }
   if (event.kind === 'ddl') return { kind: 'ddl', table, sql: event.sql };
   if (event.kind === 'truncate') {
     return entry.applyTruncate

@@ -3,11 +3,13 @@ import {
   assembleTruncate,
   assembleUpsertParts,
   type RowsStatement,
+  type ChunkLimits,
+  rowBytes,
 } from '../assembler/statements';
 import type { Querier } from '../db/connection';
 import { classifyError } from '../db/errors';
 import { tableName } from '../db/identifiers';
-import { hasAll, keyString, pick, uniqueValues } from '../plan/keys';
+import { hasAll, keyString, looseKeys, pick } from '../plan/keys';
 import { existingKeys, findCollisions } from '../plan/lookups';
 import type { RowChange, ServerInfo, SourcePosition, SqlRow, TableRef, TableSchema } from '../types';
 
@@ -44,7 +46,10 @@ export const emptyCounts = (): TableCounts => ({
 /** Where per-row events go: logs with `topic-partition@offset`, metrics, dead letters. */
 export interface ApplyObserver {
   conflict(position: SourcePosition, table: TableRef, detail: string): void;
-  rowFailed(position: SourcePosition, table: TableRef, error: Error): void;
+  /** `key` is the row's identity keyString when the row had one. */
+  rowFailed(position: SourcePosition, table: TableRef, error: Error, key?: string): void;
+  /** A row change reached the table (written, deleted, or found already gone): later than any dead letter of that row. */
+  rowApplied(table: TableRef, key: string, position: SourcePosition): void;
 }
 
 export class RowError extends Error {
@@ -79,9 +84,10 @@ interface PendingDelete {
  */
 export class TableWriter {
   private upserts = new Map<string, PendingUpsert>();
-  private upsertValues = new Map<string, string>();
+  /** Loose keys (see looseKeys) of pending upserts → their exact key. */
+  private upsertLoose = new Map<string, string>();
   private deletes = new Map<string, PendingDelete>();
-  private deleteValues = new Map<string, string>();
+  private deleteLoose = new Set<string>();
 
   constructor(
     private readonly q: Querier,
@@ -90,6 +96,7 @@ export class TableWriter {
     private readonly policy: ConflictPolicy,
     readonly counts: TableCounts,
     private readonly observer: ApplyObserver,
+    private readonly limits: ChunkLimits,
   ) {}
 
   async add(change: RowChange<SqlRow>): Promise<void> {
@@ -136,10 +143,11 @@ export class TableWriter {
   private async addDelete(before: SqlRow, position: SourcePosition): Promise<void> {
     const key = this.requireKey(before, position);
     if (key === undefined) return;
-    const values = uniqueValues(this.table, before);
-    if (this.upserts.has(key) || values.some((v) => this.upsertValues.has(v))) await this.flushUpserts();
+    const loose = looseKeys(this.table, before);
+    // Anything pending that may be the same row (by any key, as the server may compare) goes first.
+    if (loose.some((v) => this.upsertLoose.has(v))) await this.flushUpserts();
     this.deletes.set(key, { key, keyRow: pick(before, this.table.identity), position });
-    for (const v of values) this.deleteValues.set(v, key);
+    for (const v of loose) this.deleteLoose.add(v);
   }
 
   private async addUpsert(
@@ -151,9 +159,10 @@ export class TableWriter {
   ): Promise<void> {
     const key = this.requireKey(after, position);
     if (key === undefined) return;
-    const values = [...uniqueValues(this.table, after), ...(before ? uniqueValues(this.table, before) : [])];
-    if (this.deletes.has(key) || values.some((v) => this.deleteValues.has(v))) await this.flushDeletes();
-    if (values.some((v) => (this.upsertValues.get(v) ?? key) !== key)) await this.flushUpserts();
+    const loose = [...looseKeys(this.table, after), ...(before ? looseKeys(this.table, before) : [])];
+    if (loose.some((v) => this.deleteLoose.has(v))) await this.flushDeletes();
+    // Another pending row that may share a key with this one keeps its place: flush it first.
+    if (loose.some((v) => (this.upsertLoose.get(v) ?? key) !== key)) await this.flushUpserts();
     const pending = this.upserts.get(key);
     if (pending) {
       pending.row = { ...pending.row, ...after };
@@ -170,7 +179,7 @@ export class TableWriter {
         positions: [position],
       });
     }
-    for (const v of values) this.upsertValues.set(v, key);
+    for (const v of loose) this.upsertLoose.set(v, key);
   }
 
   async flush(): Promise<void> {
@@ -181,23 +190,36 @@ export class TableWriter {
   private async flushDeletes(): Promise<void> {
     const pending = [...this.deletes.values()];
     this.deletes.clear();
-    this.deleteValues.clear();
+    this.deleteLoose.clear();
     if (pending.length === 0) return;
     let deleted = 0;
     for (const stmt of assembleDelete(
       this.table,
       pending.map((d) => d.keyRow),
+      this.table.identity,
+      this.limits,
     )) {
       deleted += (await this.q.execute(stmt)).affectedRows;
     }
     this.counts.deleted += deleted;
     this.counts.absent += pending.length - deleted;
+    for (const d of pending) this.observer.rowApplied(this.table.ref, d.key, d.position);
   }
 
   private async flushUpserts(): Promise<void> {
-    const entries = [...this.upserts.values()];
+    const all = [...this.upserts.values()];
     this.upserts.clear();
-    this.upsertValues.clear();
+    this.upsertLoose.clear();
+    // A row larger than one statement may carry can never be written: it fails alone, before anything is sent.
+    const entries = all.filter((e) => {
+      if (rowBytes(e.row) <= this.limits.maxBytes) return true;
+      this.counts.failed += 1;
+      const error = new RowError(
+        `row is larger than the offline server accepts in one statement (max_allowed_packet): ${rowBytes(e.row)} bytes escaped`,
+      );
+      for (const p of e.positions) this.observer.rowFailed(p, this.table.ref, error, e.key);
+      return false;
+    });
     if (entries.length === 0) return;
     const rows = entries.map((e) => e.row);
     const present = await existingKeys(this.q, this.table, rows);
@@ -242,10 +264,16 @@ export class TableWriter {
       else this.counts.inserted += 1;
     }
     if (evict.size > 0) {
-      for (const stmt of assembleDelete(this.table, [...evict.values()])) await this.q.execute(stmt);
+      for (const stmt of assembleDelete(this.table, [...evict.values()], this.table.identity, this.limits))
+        await this.q.execute(stmt);
     }
-    for (const part of assembleUpsertParts(this.table, writes, this.server))
-      await this.writePart(part, present);
+    const failed = new Set<PendingUpsert>();
+    for (const part of assembleUpsertParts(this.table, writes, this.server, this.limits))
+      await this.writePart(part, present, failed);
+    for (const row of writes) {
+      const e = row[ENTRY];
+      if (e && !failed.has(e)) this.observer.rowApplied(this.table.ref, e.key, e.positions[e.positions.length - 1] as SourcePosition);
+    }
   }
 
   private skip(position: SourcePosition, detail: string): void {
@@ -261,6 +289,7 @@ export class TableWriter {
   private async writePart(
     part: RowsStatement<SqlRow & { [ENTRY]?: PendingUpsert }>,
     present: Set<string>,
+    failed: Set<PendingUpsert>,
   ): Promise<void> {
     try {
       await this.q.execute(part.statement);
@@ -268,18 +297,18 @@ export class TableWriter {
     } catch (err) {
       if (classifyError(err) !== 'data') throw err;
       if (part.rows.length === 1) {
-        this.failRow(part.rows[0], present, err as Error);
+        this.failRow(part.rows[0], present, err as Error, failed);
         return;
       }
     }
     for (const row of part.rows) {
-      const [single] = assembleUpsertParts(this.table, [row], this.server);
+      const [single] = assembleUpsertParts(this.table, [row], this.server, this.limits);
       if (!single) continue;
       try {
         await this.q.execute(single.statement);
       } catch (err) {
         if (classifyError(err) !== 'data') throw err;
-        this.failRow(row, present, err as Error);
+        this.failRow(row, present, err as Error, failed);
       }
     }
   }
@@ -288,14 +317,16 @@ export class TableWriter {
     row: (SqlRow & { [ENTRY]?: PendingUpsert }) | undefined,
     present: Set<string>,
     err: Error,
+    failed: Set<PendingUpsert>,
   ): void {
     const entry = row?.[ENTRY];
     if (!entry) throw err;
+    failed.add(entry);
     // It was counted as written when planned.
     if (present.has(entry.key)) this.counts.updated -= 1;
     else this.counts.inserted -= 1;
     this.counts.failed += 1;
     // The server's own error (e.g. ER_DATA_TOO_LONG) says best what is wrong with the value.
-    for (const position of entry.positions) this.observer.rowFailed(position, this.table.ref, err);
+    for (const position of entry.positions) this.observer.rowFailed(position, this.table.ref, err, entry.key);
   }
 }

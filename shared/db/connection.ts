@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import mysql, {
   type FieldPacket,
   type PoolConnection,
@@ -7,10 +6,9 @@ import mysql, {
 } from 'mysql2/promise';
 import { type Endpoint, parseMysqlUrl } from '../config/endpoint';
 import type { DatabaseConfig, SyncConfig } from '../config/schema';
-import type { ServerInfo, SqlValue, Statement } from '../types';
-import { classifyError } from './errors';
+import type { SqlValue, Statement } from '../types';
+import { type Dialect, dialectFor } from './dialect';
 import { resolveSecret } from './secrets';
-import { detectServer } from './server';
 
 /**
  * Session settings that make values round-trip exactly: UTC wall clock for TIMESTAMP,
@@ -49,22 +47,41 @@ export const exactTypeCast: mysql.TypeCast = (field, next) => {
 
 export type Row = Record<string, SqlValue>;
 
-/** Something that runs statements: a pool or a connection inside a transaction. */
-export interface Querier {
+/** Runs reads. All an online database ever offers. */
+export interface ReadQuerier {
   select<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+}
+
+/** Runs reads and writes: only ever obtained from an offline target that passed the guard. */
+export interface Querier extends ReadQuerier {
   execute(stmt: Statement): Promise<ResultSetHeader>;
 }
 
-export interface Database extends Querier {
+/** What every opened database knows about its server. */
+export interface ServerFacts {
   readonly name: string;
-  readonly role: 'online' | 'offline';
-  readonly server: ServerInfo;
-  /** A server identity (server_uuid where the server has one) used by the never-write-online guard. */
+  readonly dialect: Dialect;
+  /** Who the server is (server_uuid, or hostname:port:server_id), for the never-write-online guard. */
   readonly identity: string;
-  /** Runs `fn` in one transaction on one connection; commits on success, rolls back on throw. */
-  transaction<T>(fn: (tx: Querier) => Promise<T>, opts?: { readOnly?: boolean }): Promise<T>;
-  /** Runs `fn` on one pooled connection without a transaction. */
-  withConnection<T>(fn: (conn: Querier) => Promise<T>): Promise<T>;
+  /** The server's max_allowed_packet: statements and dead letters are sized under it. */
+  readonly maxAllowedPacket: number;
+}
+
+/** An online database: reads only, on sessions the server itself keeps read-only. */
+export interface OnlineDatabase extends ServerFacts, ReadQuerier {
+  readonly role: 'online';
+  /** Reads on one connection in a READ ONLY transaction, each statement bounded by `timeoutMs`. */
+  readTransaction<T>(timeoutMs: number, fn: (q: ReadQuerier) => Promise<T>): Promise<T>;
+}
+
+/**
+ * A pool that can write. Never handed out as is: shared/db/guard.ts wraps it in an OfflineTarget
+ * once the server is proven distinct from every online database (test/architecture.test.ts checks
+ * that nothing else calls `openWritablePool`).
+ */
+export interface WritablePool extends ServerFacts, Querier {
+  /** One connection for `fn`; the session's statements are bounded by `timeoutMs`. */
+  withConnection<T>(timeoutMs: number, fn: (conn: Querier) => Promise<T>): Promise<T>;
   end(): Promise<void>;
 }
 
@@ -78,7 +95,10 @@ function querierOf(q: mysql.Pool | PoolConnection): Querier {
       return rows as unknown as T[];
     },
     async execute(stmt: Statement): Promise<ResultSetHeader> {
-      const [result] = await q.query<ResultSetHeader>({ sql: stmt.sql, values: stmt.params });
+      // Without parameters the text is sent as is: no client-side scan for placeholders.
+      const [result] = stmt.params.length
+        ? await q.query<ResultSetHeader>({ sql: stmt.sql, values: stmt.params })
+        : await q.query<ResultSetHeader>(stmt.sql);
       return result;
     },
   };
@@ -90,30 +110,24 @@ async function endpointOf(db: DatabaseConfig, config: SyncConfig): Promise<Endpo
   return resolveSecret(db.secretId as string, config.secretCacheTtlSeconds * 1000);
 }
 
-/**
- * Who this server is, for the never-write-online guard: server_uuid where there is one (MySQL), else
- * hostname:port:server_id (MariaDB; TiDB answers these too). A server that answers neither is
- * identified by nothing and so matches nothing: the config-level host:port check still applies.
- */
-async function serverIdentity(pool: mysql.Pool, server: ServerInfo): Promise<string> {
-  const ask = async (sql: string): Promise<RowDataPacket | undefined> => {
-    try {
-      const [[row]] = (await pool.query(sql)) as [RowDataPacket[], FieldPacket[]];
-      return row;
-    } catch (err) {
-      if (classifyError(err) === 'transient') throw err;
-      return undefined;
-    }
-  };
-  if (server.kind === 'mysql') {
-    const u = await ask('SELECT @@server_uuid AS u');
-    if (u?.u) return String(u.u);
-  }
-  const m = await ask('SELECT @@hostname AS h, @@port AS p, @@server_id AS s');
-  return m ? `${m.h}:${m.p}:${m.s}` : `unidentified:${randomUUID()}`;
+interface OpenedPool {
+  pool: mysql.Pool;
+  facts: ServerFacts;
 }
 
-export async function openDatabase(name: string, db: DatabaseConfig, config: SyncConfig): Promise<Database> {
+/**
+ * Opens a pool and learns who the server is. A read-only pool makes every connection read-only at
+ * the server before it is used: the statements queue in order on the connection, and a connection
+ * whose setup failed is destroyed, so no query ever runs on a session that is not read-only.
+ * `expectIdentity` (set by the guard for a writable pool) re-checks every later connection: a DNS
+ * change mid-life cannot swap the server under a verified pool.
+ */
+async function openPool(
+  name: string,
+  db: DatabaseConfig,
+  config: SyncConfig,
+  readOnly: boolean,
+): Promise<OpenedPool & { expectIdentity(identity: string): void }> {
   const endpoint = await endpointOf(db, config);
   const pool = mysql.createPool({
     host: endpoint.host,
@@ -135,53 +149,81 @@ export async function openDatabase(name: string, db: DatabaseConfig, config: Syn
     typeCast: exactTypeCast,
     ...(db.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
   });
-  let extraInit = '';
-  // The underlying callback pool emits 'connection' for every new connection, before any query on it.
+  let setup: string[] = [SESSION_INIT, ...(readOnly ? ['SET SESSION TRANSACTION READ ONLY'] : [])];
+  let identitySql: string | undefined;
+  let identity: string | undefined;
+  // The callback pool emits 'connection' for every new connection, before any query of ours on it.
   pool.pool.on('connection', (conn) => {
-    conn.query(SESSION_INIT);
-    if (extraInit) conn.query(extraInit);
+    const destroy = () => conn.destroy();
+    for (const sql of setup) conn.query(sql, (err: unknown) => err && destroy());
+    if (identitySql && identity !== undefined) {
+      const expected = identity;
+      conn.query(identitySql, (err: unknown, rows: RowDataPacket[]) => {
+        if (err || String(rows?.[0]?.id) !== expected) destroy();
+      });
+    }
   });
-  let server: ServerInfo;
-  let identity: string;
   try {
-    const [[meta]] = (await pool.query('SELECT VERSION() AS v')) as [RowDataPacket[], FieldPacket[]];
-    server = detectServer(String(meta?.v));
-    identity = await serverIdentity(pool, server);
+    const [[meta]] = (await pool.query('SELECT VERSION() AS v, @@max_allowed_packet AS p')) as [
+      RowDataPacket[],
+      FieldPacket[],
+    ];
+    const dialect = dialectFor(String(meta?.v));
+    setup = [...setup, ...dialect.sessionInit];
+    for (const sql of dialect.sessionInit) await pool.query(sql);
+    const [[id]] = (await pool.query(dialect.identitySql)) as [RowDataPacket[], FieldPacket[]];
+    const facts: ServerFacts = {
+      name,
+      dialect,
+      identity: id?.id === null || id?.id === undefined || id.id === '' ? '' : String(id.id),
+      maxAllowedPacket: Number(meta?.p) || 4 * 1024 * 1024,
+    };
+    return {
+      pool,
+      facts,
+      expectIdentity(expected) {
+        identitySql = dialect.identitySql;
+        identity = expected;
+      },
+    };
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
   }
-  if (server.kind === 'tidb') {
-    // Lets offline AUTO_RANDOM keys take the online values; must precede any write.
-    extraInit = 'SET @@session.allow_auto_random_explicit_insert = 1';
-    await pool.query(extraInit);
-  }
+}
 
+function onlineDatabase({ pool, facts }: OpenedPool): OnlineDatabase & { end(): Promise<void> } {
   const base = querierOf(pool);
   return {
-    name,
-    role: db.role,
-    server,
-    identity,
-    ...base,
-    async transaction<T>(fn: (tx: Querier) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+    ...facts,
+    role: 'online',
+    select: base.select,
+    async readTransaction<T>(timeoutMs: number, fn: (q: ReadQuerier) => Promise<T>): Promise<T> {
       const conn = await pool.getConnection();
       try {
-        await conn.query(opts.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
-        const result = await fn(querierOf(conn));
-        await conn.query('COMMIT');
-        return result;
-      } catch (err) {
-        // A rollback on a dead connection fails too; the original error is the one that matters.
-        await conn.query('ROLLBACK').catch(() => undefined);
-        throw err;
+        await conn.query(facts.dialect.statementTimeout(timeoutMs));
+        await conn.query('START TRANSACTION READ ONLY');
+        const q = querierOf(conn);
+        // Only the read method crosses: the callback cannot reach execute().
+        return await fn({ select: q.select });
       } finally {
+        await conn.query('COMMIT').catch(() => undefined);
         conn.release();
       }
     },
-    async withConnection<T>(fn: (conn: Querier) => Promise<T>): Promise<T> {
+    end: () => pool.end(),
+  };
+}
+
+function writablePool({ pool, facts }: OpenedPool): WritablePool {
+  const base = querierOf(pool);
+  return {
+    ...facts,
+    ...base,
+    async withConnection<T>(timeoutMs: number, fn: (conn: Querier) => Promise<T>): Promise<T> {
       const conn = await pool.getConnection();
       try {
+        await conn.query(facts.dialect.statementTimeout(timeoutMs));
         return await fn(querierOf(conn));
       } finally {
         conn.release();
@@ -191,27 +233,99 @@ export async function openDatabase(name: string, db: DatabaseConfig, config: Syn
   };
 }
 
-/** One lazily opened pool per configured database per container, reused across warm invocations. */
-const open = new Map<string, Promise<Database>>();
+/**
+ * Caches a lazily created value as a promise, dropping it when it rejects: a failure is never
+ * remembered, the next call tries again.
+ */
+export class PromiseCache<T> {
+  private readonly entries = new Map<string, Promise<T>>();
 
-export function getDatabase(name: string, config: SyncConfig): Promise<Database> {
-  const db = config.databases[name];
-  if (!db) throw new Error(`unknown database "${name}"`);
-  const key = `${name}\u0000${db.url ?? db.secretId}`;
-  let pending = open.get(key);
-  if (!pending) {
-    pending = openDatabase(name, db, config);
-    // A failed open must not poison the cache: the next invocation tries again.
-    pending.catch(() => open.delete(key));
-    open.set(key, pending);
+  get(key: string, create: () => Promise<T>): Promise<T> {
+    let p = this.entries.get(key);
+    if (!p) {
+      p = create();
+      const mine = p;
+      mine.catch(() => {
+        if (this.entries.get(key) === mine) this.entries.delete(key);
+      });
+      this.entries.set(key, p);
+    }
+    return p;
   }
-  return pending;
+
+  delete(key: string): Promise<T> | undefined {
+    const p = this.entries.get(key);
+    this.entries.delete(key);
+    return p;
+  }
+
+  drain(): Promise<T>[] {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    return all;
+  }
+}
+
+type Closable = { end(): Promise<void> };
+/** One lazily opened pool per configured database per container, reused across warm invocations. */
+const pools = new PromiseCache<Closable>();
+
+const poolKey = (name: string, db: DatabaseConfig, mode: string) =>
+  `${mode}\u0000${name}\u0000${db.url ?? db.secretId}`;
+
+export class UnknownDatabaseError extends Error {
+  override name = 'UnknownDatabaseError';
+}
+
+function configOf(name: string, config: SyncConfig): DatabaseConfig {
+  const db = config.databases[name];
+  if (!db) throw new UnknownDatabaseError(`unknown database "${name}"`);
+  return db;
+}
+
+/** An online database, opened read-only at the server. */
+export function getOnlineDatabase(name: string, config: SyncConfig): Promise<OnlineDatabase> {
+  const db = configOf(name, config);
+  if (db.role !== 'online') throw new UnknownDatabaseError(`"${name}" is not an online database`);
+  return pools.get(poolKey(name, db, 'ro'), async () =>
+    onlineDatabase(await openPool(name, db, config, true)),
+  ) as unknown as Promise<OnlineDatabase>;
+}
+
+/**
+ * A pool that can write, not yet proven offline. Only shared/db/guard.ts may call this; it calls
+ * `verify` with the pool's facts and the pool is cached only once that resolves.
+ */
+export function openWritablePool(
+  name: string,
+  config: SyncConfig,
+  verify: (facts: ServerFacts) => Promise<void>,
+): Promise<WritablePool> {
+  const db = configOf(name, config);
+  return pools.get(poolKey(name, db, 'rw'), async () => {
+    const opened = await openPool(name, db, config, false);
+    try {
+      await verify(opened.facts);
+    } catch (err) {
+      await opened.pool.end().catch(() => undefined);
+      throw err;
+    }
+    opened.expectIdentity(opened.facts.identity);
+    return writablePool(opened);
+  }) as unknown as Promise<WritablePool>;
+}
+
+/** Drops a database's pools (e.g. after access denied: the secret may have rotated). */
+export async function forgetDatabase(name: string, config: SyncConfig): Promise<void> {
+  const db = config.databases[name];
+  if (!db) return;
+  await Promise.all(
+    ['ro', 'rw'].map(async (mode) => (await pools.delete(poolKey(name, db, mode))?.catch(() => undefined))?.end()),
+  );
 }
 
 export async function closeAllDatabases(): Promise<void> {
-  const all = [...open.values()];
-  open.clear();
-  await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.end()));
+  await Promise.all(pools.drain().map(async (p) => (await p.catch(() => undefined))?.end()));
 }
 
 /**

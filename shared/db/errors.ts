@@ -15,9 +15,13 @@ export type ErrorClass =
 const DATA_ERRNOS = new Set([
   1048, // column cannot be null
   1062, // duplicate entry
+  1153, // packet larger than max_allowed_packet (rows are sized under it; this is the backstop)
   1264, // out of range
+  1267, // illegal mix of collations (e.g. a 4-byte character against a utf8mb3 column)
   1265, // data truncated
   1292, // incorrect datetime value
+  1300, // invalid character string
+  1301, // result larger than max_allowed_packet
   1364, // field has no default
   1366, // incorrect string/integer value
   1367, // illegal value
@@ -35,6 +39,7 @@ const DATA_ERRNOS = new Set([
 const SCHEMA_ERRNOS = new Set([1054, 1146]);
 const TRANSIENT_ERRNOS = new Set([
   1040, // too many connections
+  1045, // access denied: the secret may have rotated; the pool is reopened with a fresh secret
   1053, // server shutdown in progress
   1205, // lock wait timeout
   1213, // deadlock
@@ -66,6 +71,8 @@ const TRANSIENT_CODES = new Set([
 export function classifyError(err: unknown): ErrorClass {
   const e = err as { errno?: unknown; code?: unknown; fatal?: unknown; message?: unknown } | null;
   if (!e || typeof e !== 'object') return 'fatal';
+  // Our own errors that say so (the guard could not reach an online database, out of time).
+  if ((e as { transient?: unknown }).transient === true) return 'transient';
   const errno = typeof e.errno === 'number' ? e.errno : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (errno !== undefined && DATA_ERRNOS.has(errno)) return 'data';
@@ -85,4 +92,10 @@ export function classifyError(err: unknown): ErrorClass {
 
 export function isTransient(err: unknown): boolean {
   return classifyError(err) === 'transient';
+}
+
+/** An error's message with any URL password masked, for logs and error texts. */
+export function redactMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
 }

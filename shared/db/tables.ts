@@ -1,28 +1,85 @@
-import type { Database } from './connection';
+import type { Querier } from './connection';
+import type { OfflineTarget } from './guard';
 
-const created = new WeakMap<Database, Map<string, Promise<void>>>();
+/** One of cdc-mirror's own tables in the `cdc_mirror` schema of an offline database. */
+export interface BookkeepingTable {
+  name: string;
+  create: string;
+  /** Columns added after the first release: `column name → ADD COLUMN clause`, applied when missing. */
+  added?: Record<string, string>;
+}
+
+const created = new WeakMap<OfflineTarget, Map<string, Promise<void>>>();
 
 /**
- * Runs the CREATE ... IF NOT EXISTS statements of one of our own tables (jobs, dead letters) once per
- * database per container; a failure is not remembered, so the next call tries again.
+ * Creates (or brings up to date) one of our own tables, once per target per container. Takes an
+ * OfflineTarget, so bookkeeping is written only where the guard has proven the server offline. A
+ * failure is not remembered: the next call tries again.
  */
-export function ensureTables(db: Database, name: string, ddl: readonly string[]): Promise<void> {
-  let perDb = created.get(db);
-  if (!perDb) {
-    perDb = new Map();
-    created.set(db, perDb);
+export function ensureTable(target: OfflineTarget, table: BookkeepingTable): Promise<void> {
+  let perTarget = created.get(target);
+  if (!perTarget) {
+    perTarget = new Map();
+    created.set(target, perTarget);
   }
-  let p = perDb.get(name);
+  let p = perTarget.get(table.name);
   if (!p) {
     p = (async () => {
-      for (const sql of ddl) await db.execute({ sql, params: [] });
+      await target.execute({ sql: 'CREATE DATABASE IF NOT EXISTS `cdc_mirror`', params: [] });
+      await target.execute({ sql: table.create, params: [] });
+      const added = Object.entries(table.added ?? {});
+      if (added.length === 0) return;
+      const have = new Set(
+        (
+          await target.select<{ c: string }>(
+            `SELECT LOWER(COLUMN_NAME) AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'cdc_mirror' AND TABLE_NAME = ?`,
+            [table.name],
+          )
+        ).map((r) => String(r.c)),
+      );
+      for (const [column, clause] of added) {
+        if (!have.has(column)) {
+          await target.execute({ sql: `ALTER TABLE \`cdc_mirror\`.\`${table.name}\` ADD COLUMN ${clause}`, params: [] });
+        }
+      }
     })();
-    const map = perDb;
-    p.catch(() => map.delete(name));
-    map.set(name, p);
+    const map = perTarget;
+    p.catch(() => map.delete(table.name));
+    map.set(table.name, p);
   }
   return p;
 }
 
+/** True when a read failed only because one of our tables does not exist yet (nothing recorded so far). */
+export function isMissingTable(err: unknown): boolean {
+  return (err as { errno?: number } | null)?.errno === 1146;
+}
+
+/** Reads from one of our tables; a table that was never created reads as empty. */
+export async function selectOrEmpty<T>(run: () => Promise<T[]>): Promise<T[]> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isMissingTable(err)) return [];
+    throw err;
+  }
+}
+
+
 /** Now as DATETIME(6) text in UTC (the sessions run with time_zone '+00:00'). */
 export const utcNow = (): string => new Date().toISOString().replace('T', ' ').replace('Z', '');
+
+const MARKER = '…[truncated]';
+
+/**
+ * `text` cut to at most `maxBytes` of UTF-8, on a character boundary, with a marker when cut. Lone
+ * surrogates become U+FFFD, so the result always encodes.
+ */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return bytes.toString('utf8');
+  let end = Math.max(0, maxBytes - Buffer.byteLength(MARKER));
+  // Back off to the first byte of a character.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end -= 1;
+  return `${bytes.subarray(0, end).toString('utf8')}${MARKER}`;
+}

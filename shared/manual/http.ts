@@ -1,12 +1,15 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { SyncConfig } from '../config/schema';
-import { getDatabase } from '../db/connection';
+import { UnknownDatabaseError } from '../db/connection';
+import { redactMessage } from '../db/errors';
+import { GuardUnverifiedError, getWriteTarget, OnlineTargetError } from '../db/guard';
 import { logger, MetricUnit, metrics } from '../observability';
 import { listDeadLetters } from '../reliability/dead-letters';
-import { replayDeadLetter } from '../reliability/replay';
+import { DeadLetterError, replayDeadLetter } from '../reliability/replay';
 import { ConditionRejectedError } from './condition';
-import { continueManualSync, getJobStatus, HttpError, type SyncContext, startManualSync } from './sync';
+import { continueManualSync, getJobStatus, ManualSyncError, type SyncContext, startManualSync } from './sync';
 import { WEB_PAGE } from './web-page';
 
 /** The payload the manual-sync function sends itself to go on with a job. */
@@ -52,7 +55,7 @@ function syncContext(config: SyncConfig, identity: string, context: Context): Sy
       // Locally there is no Lambda to invoke: go on in this process once the answer is out.
       setImmediate(() => {
         continueManualSync(jobId, target, { ...ctx, remainingMs: () => 15 * 60_000 }).catch((err: unknown) =>
-          logger.error('job continuation failed', { jobId, error: (err as Error).message }),
+          logger.error('job continuation failed', { jobId, error: redactMessage(err) }),
         );
       });
     },
@@ -70,14 +73,26 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   ),
 });
 
+const invalid = (message: string) => new ManualSyncError('invalid', message);
+
 function parseBody(event: APIGatewayProxyEventV2): unknown {
   const text =
     event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (!text) throw new HttpError(400, 'the request has no body');
+  if (!text) throw invalid('the request has no body');
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'the body is not valid JSON');
+    throw invalid('the body is not valid JSON');
+  }
+}
+
+/** A path parameter, percent-decoded; a malformed escape is the caller's mistake. */
+function pathParam(event: APIGatewayProxyEventV2, name: string): string {
+  const raw = event.pathParameters?.[name] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalid(`the path parameter ${name} is not valid percent-encoding`);
   }
 }
 
@@ -86,57 +101,120 @@ function deadLetterTarget(config: SyncConfig, event: APIGatewayProxyEventV2): st
   const given = event.queryStringParameters?.target;
   const targets = [...new Set(config.cdc.map((e) => e.target))];
   if (given) {
-    if (!targets.includes(given)) throw new HttpError(404, `"${given}" is not a CDC target`);
+    if (!targets.includes(given)) throw new ManualSyncError('not-found', `"${given}" is not a CDC target`);
     return given;
   }
   if (targets.length === 1) return targets[0] as string;
-  throw new HttpError(400, `give ?target= one of ${targets.join(', ') || '(no CDC targets configured)'}`);
+  throw invalid(`give ?target= one of ${targets.join(', ') || '(no CDC targets configured)'}`);
 }
 
-async function route(event: APIGatewayProxyEventV2, context: Context, config: SyncConfig, identity: string) {
-  const method = event.requestContext.http.method.toUpperCase();
-  const path = (event.rawPath || event.requestContext.http.path).replace(/\/+$/, '') || '/';
-  if (method === 'GET' && path === '/') {
-    return { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: WEB_PAGE };
-  }
-  if (method === 'POST' && path === '/sync') {
-    const answer = await startManualSync(parseBody(event), syncContext(config, identity, context));
-    return json(answer.statusCode, answer.body);
-  }
-  const job = /^\/sync\/([^/]+)$/.exec(path);
-  if (method === 'GET' && job)
-    return json(200, await getJobStatus(decodeURIComponent(job[1] as string), config));
-  if (method === 'GET' && path === '/dead-letters') {
-    const target = deadLetterTarget(config, event);
-    const q = event.queryStringParameters ?? {};
-    const letters = await listDeadLetters(await getDatabase(target, config), {
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.afterId ? { afterId: q.afterId } : {}),
-      ...(q.limit ? { limit: Number(q.limit) } : {}),
-    });
-    return json(200, {
-      target,
-      deadLetters: letters.map(({ key, value, ...rest }) => ({
-        ...rest,
-        key: key?.toString('utf8') ?? null,
-        value: value?.toString('utf8').slice(0, 4096) ?? null,
-      })),
-    });
-  }
-  const retry = /^\/dead-letters\/(\d+)\/retry$/.exec(path);
-  if (method === 'POST' && retry) {
-    const target = deadLetterTarget(config, event);
-    const result = await replayDeadLetter(config, target, retry[1] as string, () =>
-      context.getRemainingTimeInMillis(),
-    );
-    return json(200, result);
-  }
-  throw new HttpError(404, `no route ${method} ${path}`);
+const STATUSES = new Set(['open', 'resolved', 'superseded']);
+
+function listOptions(q: Record<string, string | undefined>) {
+  const limit = q.limit === undefined ? 100 : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit is a whole number from 1 to 1000');
+  if (q.status !== undefined && !STATUSES.has(q.status)) throw invalid('status is one of open, resolved, superseded');
+  if (q.afterId !== undefined && !/^\d{1,20}$/.test(q.afterId)) throw invalid('afterId is a dead-letter id');
+  return {
+    limit,
+    ...(q.status ? { status: q.status as 'open' | 'resolved' | 'superseded' } : {}),
+    ...(q.afterId ? { afterId: q.afterId } : {}),
+  };
 }
+
+type Request = { event: APIGatewayProxyEventV2; context: Context; config: SyncConfig; identity: string };
+type Route = (r: Request) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
+  {
+    method: 'GET',
+    path: '/',
+    handler: async () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: WEB_PAGE,
+    }),
+  },
+  {
+    method: 'POST',
+    path: '/sync',
+    handler: async ({ event, context, config, identity }) => {
+      const answer = await startManualSync(parseBody(event), syncContext(config, identity, context));
+      return json(answer.statusCode, answer.body);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/sync/{jobId}',
+    handler: async ({ event, config }) => json(200, await getJobStatus(pathParam(event, 'jobId'), config)),
+  },
+  {
+    method: 'GET',
+    path: '/dead-letters',
+    handler: async ({ event, config }) => {
+      const target = deadLetterTarget(config, event);
+      const opts = listOptions(event.queryStringParameters ?? {});
+      const letters = await listDeadLetters(await getWriteTarget(target, config), opts);
+      return json(200, {
+        target,
+        deadLetters: letters.map(({ key, value, ...rest }) => ({
+          ...rest,
+          key: key?.toString('utf8') ?? null,
+          value: value?.toString('utf8').slice(0, 4096) ?? null,
+        })),
+      });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/dead-letters/{id}/retry',
+    handler: async ({ event, context, config }) => {
+      const target = deadLetterTarget(config, event);
+      const id = pathParam(event, 'id');
+      if (!/^\d{1,20}$/.test(id)) throw invalid('a dead-letter id is a number');
+      return json(200, await replayDeadLetter(config, target, id, () => context.getRemainingTimeInMillis()));
+    },
+  },
+];
+
+/** Domain errors → status codes, in one place. Below 500 the caller sees the message; above, a request id. */
+const KIND_STATUS: Record<ManualSyncError['kind'], number> = {
+  invalid: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  unprocessable: 422,
+};
+
+export function errorResponse(err: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+  if (err instanceof ConditionRejectedError) return json(err.statusCode, { error: err.message, reason: err.reason });
+  if (err instanceof ManualSyncError) return json(KIND_STATUS[err.kind], { error: err.message, ...(err.details ?? {}) });
+  if (err instanceof DeadLetterError) return json(err.kind === 'not-found' ? 404 : 409, { error: err.message });
+  if (err instanceof OnlineTargetError) return json(403, { error: err.message });
+  if (err instanceof UnknownDatabaseError) return json(403, { error: err.message });
+  if (err instanceof GuardUnverifiedError) return json(503, { error: err.message, requestId });
+  const routeMissing = (err as { statusCode?: number; cause?: { package?: string } }).cause?.package === '@middy/http-router';
+  if (routeMissing) return json(404, { error: 'no such route' });
+  logger.error('manual sync request failed', {
+    error: { name: (err as Error)?.name, message: redactMessage(err) },
+  });
+  return json(500, { error: 'internal error', requestId });
+}
+
+const router = httpRouterHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
+  routes.map((r) => ({
+    method: r.method,
+    path: r.path,
+    handler: (event: APIGatewayProxyEventV2, context: Context) => {
+      const { config, identity } = (context as Context & { cdcMirror: Pick<Request, 'config' | 'identity'> }).cdcMirror;
+      return r.handler({ event, context, config, identity });
+    },
+  })),
+);
 
 /**
- * The manual-sync HTTP API. Errors below 500 answer with what was wrong; anything else is logged
- * and answered with a generic message and the request id, never a stack trace.
+ * The manual-sync HTTP API: declared routes (@middy/http-router), authentication, and one error
+ * mapping at the edge (domain errors to status codes; never a stack trace).
  */
 export async function handleHttpRequest(
   event: APIGatewayProxyEventV2,
@@ -146,19 +224,11 @@ export async function handleHttpRequest(
   metrics.addMetric('ManualSyncRequests', MetricUnit.Count, 1);
   try {
     const identity = callerIdentity(event) ?? (inAws() ? undefined : 'local');
-    if (!identity) throw new HttpError(401, 'the request carries no authenticated identity');
-    return await route(event, context, config, identity);
+    if (!identity) return json(401, { error: 'the request carries no authenticated identity' });
+    const scoped = Object.assign(Object.create(context) as Context, { cdcMirror: { config, identity } });
+    return (await router(event, scoped, {} as never)) as APIGatewayProxyStructuredResultV2;
   } catch (err) {
-    if (err instanceof ConditionRejectedError)
-      return json(err.statusCode, { error: err.message, reason: err.reason });
-    if (err instanceof HttpError && err.expose)
-      return json(err.statusCode, { error: err.message, ...(err.details ?? {}) });
-    const status = (err as { statusCode?: number }).statusCode;
-    if (typeof status === 'number' && status < 500) return json(status, { error: (err as Error).message });
-    logger.error('manual sync request failed', {
-      error: { name: (err as Error).name, message: (err as Error).message },
-    });
-    return json(500, { error: 'internal error', requestId: context.awsRequestId });
+    return errorResponse(err, context.awsRequestId);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, Querier } from '../db/connection';
-import { ensureTables, utcNow } from '../db/tables';
+import type { Querier, ReadQuerier } from '../db/connection';
+import type { OfflineTarget } from '../db/guard';
+import { type BookkeepingTable, ensureTable, selectOrEmpty, utcNow } from '../db/tables';
 import type { SqlRow, SqlValue } from '../types';
 
 /**
@@ -10,9 +11,9 @@ import type { SqlRow, SqlValue } from '../types';
  */
 export const JOBS_TABLE = '`cdc_mirror`.`sync_jobs`';
 
-const CREATE = [
-  'CREATE DATABASE IF NOT EXISTS `cdc_mirror`',
-  `CREATE TABLE IF NOT EXISTS ${JOBS_TABLE} (
+const TABLE: BookkeepingTable = {
+  name: 'sync_jobs',
+  create: `CREATE TABLE IF NOT EXISTS ${JOBS_TABLE} (
     job_id CHAR(36) NOT NULL PRIMARY KEY,
     created_at DATETIME(6) NOT NULL,
     updated_at DATETIME(6) NOT NULL,
@@ -38,7 +39,7 @@ const CREATE = [
     error TEXT NULL,
     KEY k_created (created_at)
   ) DEFAULT CHARSET=utf8mb4`,
-];
+};
 
 export type JobStatus = 'running' | 'succeeded' | 'failed' | 'refused';
 
@@ -71,8 +72,8 @@ export interface Job extends JobCounts {
   error: string | null;
 }
 
-export function ensureJobsTable(db: Database): Promise<void> {
-  return ensureTables(db, 'jobs', CREATE);
+export function ensureJobsTable(target: OfflineTarget): Promise<void> {
+  return ensureTable(target, TABLE);
 }
 
 /** A keyset cursor as JSON: bytes are tagged so a Buffer comes back as a Buffer. */
@@ -111,7 +112,7 @@ export type NewJob = Pick<
   | 'matched'
 > & { error?: string };
 
-export async function createJob(db: Database, job: NewJob): Promise<string> {
+export async function createJob(db: OfflineTarget, job: NewJob): Promise<string> {
   await ensureJobsTable(db);
   const jobId = randomUUID();
   const ts = utcNow();
@@ -180,9 +181,9 @@ export async function updateJob(
   await q.execute({ sql: `UPDATE ${JOBS_TABLE} SET ${sets.join(', ')} WHERE job_id = ?`, params });
 }
 
-export async function getJob(db: Database, jobId: string): Promise<Job | undefined> {
-  await ensureJobsTable(db);
-  const [r] = await db.select(`SELECT * FROM ${JOBS_TABLE} WHERE job_id = ?`, [jobId]);
+/** Reads a job; a target where no job was ever created has none (nothing is created to find out). */
+export async function getJob(db: ReadQuerier, jobId: string): Promise<Job | undefined> {
+  const [r] = await selectOrEmpty(() => db.select(`SELECT * FROM ${JOBS_TABLE} WHERE job_id = ?`, [jobId]));
   if (!r) return undefined;
   const n = (k: string) => Number(r[k]);
   const s = (k: string) => String(r[k]);

@@ -6,31 +6,32 @@ import {
   assembleSelectByKeys,
   assembleUpsertParts,
 } from '../assembler/statements';
-import { mapTable, tableAllowed } from '../cdc/route';
+import { identifierProblem, isSystemSchema, mapTable, tableAllowed } from '../cdc/route';
 import type { ManualEntry, SyncConfig } from '../config/schema';
-import { type Database, getDatabase, type Querier } from '../db/connection';
-import { assertOfflineTarget } from '../db/guard';
+import { getOnlineDatabase, type OnlineDatabase, type ReadQuerier } from '../db/connection';
+import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { quoteIdentifier, tableName } from '../db/identifiers';
 import { MetricUnit, metrics } from '../observability';
-import { keyString } from '../plan/keys';
+import { keyString, rowMatcher } from '../plan/keys';
 import { findCollisions } from '../plan/lookups';
 import { getTableSchema } from '../schema/cache';
 import type { SqlRow, SqlValue, Statement, TableRef, TableSchema } from '../types';
 import { compileCondition } from './condition';
 import { createJob, getJob, type Job, type JobCounts, updateJob } from './jobs';
 
-/** An error with an HTTP status; below 500 its message is shown to the caller. */
-export class HttpError extends Error {
-  override name = 'HttpError';
+/**
+ * What can be wrong with a manual-sync request, said in the domain's words; the HTTP edge maps each
+ * kind to a status code. The message is for the caller.
+ */
+export type ManualSyncErrorKind = 'invalid' | 'forbidden' | 'not-found' | 'unprocessable' | 'conflict';
+export class ManualSyncError extends Error {
+  override name = 'ManualSyncError';
   constructor(
-    readonly statusCode: number,
+    readonly kind: ManualSyncErrorKind,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
     super(message);
-  }
-  get expose(): boolean {
-    return this.statusCode < 500;
   }
 }
 
@@ -60,8 +61,8 @@ interface ColumnPair {
 
 interface Prepared {
   entry: ManualEntry;
-  online: Database;
-  offline: Database;
+  online: OnlineDatabase;
+  offline: OfflineTarget;
   onlineTable: TableSchema;
   offlineTable: TableSchema;
   pairs: ColumnPair[];
@@ -85,26 +86,41 @@ const PREVIEW_ROWS = 50;
 
 function parseRef(name: string): TableRef {
   const [schema = '', table = ''] = name.split('.');
+  for (const part of [schema, table]) {
+    const problem = identifierProblem(part);
+    if (problem) throw new ManualSyncError('invalid', `"${part.slice(0, 80)}" is not a table name: it ${problem}`);
+  }
   return { schema, table };
 }
 
 function findEntry(config: SyncConfig, source: string, ref: TableRef): ManualEntry {
   const db = config.databases[source];
-  if (!db) throw new HttpError(403, `source "${source}" is not a configured database`);
-  if (db.role !== 'online') throw new HttpError(403, `source "${source}" is not an online database`);
+  if (!db) throw new ManualSyncError('forbidden', `source "${source}" is not a configured database`);
+  if (db.role !== 'online') throw new ManualSyncError('forbidden', `source "${source}" is not an online database`);
+  if (isSystemSchema(ref.schema)) {
+    throw new ManualSyncError('forbidden', `schema ${ref.schema} is a system schema: never copied`);
+  }
   const entries = config.manual.filter((e) => e.source === source);
-  if (entries.length === 0) throw new HttpError(403, `no manual entry allows copying from "${source}"`);
+  if (entries.length === 0) throw new ManualSyncError('forbidden', `no manual entry allows copying from "${source}"`);
   const entry = entries.find((e) => tableAllowed(e.tables, ref));
-  if (!entry) throw new HttpError(403, `table ${tableName(ref)} is not allowed for source "${source}"`);
+  if (!entry) throw new ManualSyncError('forbidden', `table ${tableName(ref)} is not allowed for source "${source}"`);
+  if (isSystemSchema(mapTable(entry.schemas, ref).schema)) {
+    throw new ManualSyncError('forbidden', `table ${tableName(ref)} maps to a system schema: never written`);
+  }
   return entry;
 }
 
-async function schemaOr404(db: Database, ref: TableRef, side: string, ttlMs: number): Promise<TableSchema> {
+async function schemaOr404(
+  db: OnlineDatabase | OfflineTarget,
+  ref: TableRef,
+  side: string,
+  ttlMs: number,
+): Promise<TableSchema> {
   try {
-    return await getTableSchema(db, ref, ttlMs);
+    return await getTableSchema(db, db, ref, ttlMs);
   } catch (err) {
     if ((err as Error).name === 'TableNotFoundError') {
-      throw new HttpError(404, `table ${tableName(ref)} does not exist on the ${side} database`);
+      throw new ManualSyncError('not-found', `table ${tableName(ref)} does not exist on the ${side} database`);
     }
     throw err;
   }
@@ -118,19 +134,15 @@ async function prepare(
   const entry = findEntry(config, req.source, onlineRef);
   const limit = req.limit ?? entry.defaultLimit;
   if (limit > entry.maxLimit)
-    throw new HttpError(422, `limit ${limit} is above the maximum of ${entry.maxLimit}`);
-  const online = await getDatabase(entry.source, config);
-  const offline = await getDatabase(entry.target, config);
-  // The writer only ever gets the offline side, and only once it is known not to be an online server.
-  if (offline.role !== 'offline') {
-    throw new HttpError(403, `target "${entry.target}" is not an offline database`);
-  }
-  await assertOfflineTarget(entry.target, config);
+    throw new ManualSyncError('unprocessable', `limit ${limit} is above the maximum of ${entry.maxLimit}`);
+  const online = await getOnlineDatabase(entry.source, config);
+  // The writer only ever gets the offline side, through the guard.
+  const offline = await getWriteTarget(entry.target, config);
   const ttl = config.schemaCacheTtlSeconds * 1000;
   const onlineTable = await schemaOr404(online, onlineRef, 'online', ttl);
   const offlineTable = await schemaOr404(offline, mapTable(entry.schemas, onlineRef), 'offline', ttl);
   if (onlineTable.identity.length === 0 || offlineTable.identity.length === 0) {
-    throw new HttpError(422, `table ${req.table} has no primary key or NOT NULL unique key`);
+    throw new ManualSyncError('unprocessable', `table ${req.table} has no primary key or NOT NULL unique key`);
   }
   const offlineCols = new Map(
     offlineTable.columns.filter((c) => !c.generated).map((c) => [c.name.toLowerCase(), c.name]),
@@ -141,7 +153,7 @@ async function prepare(
   const carried = new Set(pairs.map((p) => p.offline));
   const missingKey = offlineTable.identity.filter((c) => !carried.has(c));
   if (missingKey.length)
-    throw new HttpError(422, `offline key column(s) ${missingKey.join(', ')} do not exist online`);
+    throw new ManualSyncError('unprocessable', `offline key column(s) ${missingKey.join(', ')} do not exist online`);
   // Parsed against the online table's real columns before anything is sent to a server.
   const condition = compileCondition(
     req.where,
@@ -152,21 +164,8 @@ async function prepare(
 }
 
 /** Reads on the online database: read-only transaction with a per-statement time limit. */
-function readOnline<T>(p: Prepared, config: SyncConfig, fn: (q: Querier) => Promise<T>): Promise<T> {
-  const ms = config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000;
-  const limitSql =
-    p.online.server.kind === 'mariadb'
-      ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`
-      : `SET SESSION max_execution_time = ${Math.floor(ms)}`;
-  return p.online.withConnection(async (conn) => {
-    await conn.execute({ sql: limitSql, params: [] });
-    await conn.execute({ sql: 'START TRANSACTION READ ONLY', params: [] });
-    try {
-      return await fn(conn);
-    } finally {
-      await conn.execute({ sql: 'COMMIT', params: [] }).catch(() => undefined);
-    }
-  });
+function readOnline<T>(p: Prepared, config: SyncConfig, fn: (q: ReadQuerier) => Promise<T>): Promise<T> {
+  return p.online.readTransaction(config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000, fn);
 }
 
 function same(a: SqlValue | undefined, b: SqlValue | undefined): boolean {
@@ -198,7 +197,7 @@ async function planChunk(
     ? (Object.fromEntries(p.onlineTable.identity.map((c) => [c, last[c] ?? null])) as SqlRow)
     : cursor;
   const id = p.offlineTable.identity;
-  const existing = new Map<string, SqlRow>();
+  const found: SqlRow[] = [];
   if (rows.length) {
     for (const stmt of assembleSelectByKeys(
       p.offlineTable,
@@ -206,15 +205,16 @@ async function planChunk(
       rows,
       p.pairs.map((c) => c.offline),
     )) {
-      for (const r of await p.offline.select(stmt.sql, stmt.params))
-        existing.set(keyString(p.offlineTable, r, id), r);
+      found.push(...(await p.offline.select(stmt.sql, stmt.params)));
     }
   }
+  // Offline rows matched to online ones as the server matches keys (collations), never by lower-casing.
+  const existing = rowMatcher(p.offlineTable, found, id);
   // Replace resolves unique-key collisions itself; upsert must not update a different row, so it reports them.
   const collisions = mode === 'upsert' ? await findCollisions(p.offline, p.offlineTable, rows) : new Map();
   const planned = rows.map((row) => {
     const key = keyString(p.offlineTable, row, id);
-    const before = existing.get(key);
+    const before = existing(row);
     const changed = before ? p.pairs.map((c) => c.offline).filter((c) => !same(row[c], before[c])) : [];
     const clash = collisions.get(key)?.[0];
     if (clash && (!before || changed.length)) {
@@ -269,16 +269,17 @@ async function writeChunk(
   jobId: string,
   plan: ChunkPlan,
   mode: SyncRequest['mode'],
+  remainingMs: () => number,
 ): Promise<void> {
   const toWrite = plan.rows.filter((r) => r.action === 'insert' || r.action === 'update').map((r) => r.row);
-  await p.offline.transaction(async (tx) => {
+  await p.offline.session(remainingMs, (s) => s.transaction(async (tx) => {
     const parts =
       mode === 'replace'
         ? assembleReplaceParts(p.offlineTable, toWrite)
-        : assembleUpsertParts(p.offlineTable, toWrite, p.offline.server);
+        : assembleUpsertParts(p.offlineTable, toWrite, p.offline.dialect);
     for (const part of parts) await tx.execute(part.statement);
     await updateJob(tx, jobId, { ...countsOf(plan), cursor: plan.nextCursor });
-  });
+  }));
 }
 
 export interface SyncAnswer {
@@ -309,7 +310,7 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
   const parsed = syncRequestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new HttpError(400, `invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+    throw new ManualSyncError('invalid', `invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
   }
   const req = parsed.data;
   const started = Date.now();
@@ -329,7 +330,7 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
   };
   if (matched > p.limit) {
     await createJob(p.offline, { ...base, status: 'refused', error: `matches more than ${p.limit} rows` });
-    throw new HttpError(422, `the condition matches more than ${p.limit} rows; narrow it or raise "limit"`, {
+    throw new ManualSyncError('unprocessable', `the condition matches more than ${p.limit} rows; narrow it or raise "limit"`, {
       matchedAtLeast: matched,
       limit: p.limit,
     });
@@ -382,7 +383,7 @@ async function runJob(
   try {
     for (;;) {
       const plan = await planChunk(p, ctx.config, cursor, p.entry.chunkSize, mode);
-      await writeChunk(p, jobId, plan, mode);
+      await writeChunk(p, jobId, plan, mode, ctx.remainingMs);
       cursor = plan.nextCursor;
       if (plan.done) break;
       if (Date.now() >= deadline) {
@@ -412,9 +413,13 @@ export async function continueManualSync(
   target: string,
   ctx: SyncContext,
 ): Promise<SyncAnswer> {
-  const offline = await getDatabase(target, ctx.config);
+  // The event names its target: only a database a manual entry writes to, and only through the guard.
+  if (!ctx.config.manual.some((e) => e.target === target)) {
+    throw new ManualSyncError('forbidden', `"${target}" is not a manual-sync target`);
+  }
+  const offline = await getWriteTarget(target, ctx.config);
   const job = await getJob(offline, jobId);
-  if (!job) throw new HttpError(404, `job ${jobId} not found`);
+  if (!job) throw new ManualSyncError('not-found', `job ${jobId} not found`);
   if (job.status !== 'running') return { statusCode: 200, body: jobView(job) };
   await updateJob(offline, jobId, { invocation: true });
   const p = await prepare(ctx.config, {
@@ -428,10 +433,10 @@ export async function continueManualSync(
 
 /** GET /sync/{jobId}: looks in every offline database a manual entry writes to. */
 export async function getJobStatus(jobId: string, config: SyncConfig): Promise<Record<string, unknown>> {
-  if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new HttpError(400, 'a job id is a UUID');
+  if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new ManualSyncError('invalid', 'a job id is a UUID');
   for (const target of new Set(config.manual.map((e) => e.target))) {
-    const job = await getJob(await getDatabase(target, config), jobId);
+    const job = await getJob(await getWriteTarget(target, config), jobId);
     if (job) return jobView(job);
   }
-  throw new HttpError(404, `job ${jobId} not found`);
+  throw new ManualSyncError('not-found', `job ${jobId} not found`);
 }

@@ -1,23 +1,31 @@
-import { applyRecords, type BatchSummary } from '../cdc/sync-batch';
+import { planBatch } from '../cdc/plan-batch';
+import { type TargetResult, TargetApplier } from '../cdc/target-applier';
 import type { SyncConfig } from '../config/schema';
-import { getDatabase } from '../db/connection';
-import { ensureDeadLetterTable, getDeadLetter, markDeadLetter, type StoredDeadLetter } from './dead-letters';
+import { getWriteTarget } from '../db/guard';
+import { getDeadLetter, markDeadLetter, type StoredDeadLetter } from './dead-letters';
 
-export class DeadLetterNotFoundError extends Error {
-  override name = 'DeadLetterNotFoundError';
-  readonly statusCode = 404;
+/** Why a dead letter cannot be replayed: it does not exist, a later change replaced it, or its payload was cut. */
+export class DeadLetterError extends Error {
+  override name = 'DeadLetterError';
+  constructor(
+    readonly kind: 'not-found' | 'superseded' | 'truncated',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface ReplayResult {
   deadLetter: Pick<StoredDeadLetter, 'id' | 'topic' | 'partition' | 'offset' | 'rowIndex'>;
   status: 'resolved' | 'open';
-  summary: BatchSummary;
+  summary: Pick<TargetResult, 'deadLettered' | 'superseded'> & { tables: Record<string, unknown> };
 }
 
 /**
- * Re-applies one dead-lettered record through the normal path (decode → route → plan → apply), once
- * its cause is fixed. The letter is resolved when the record now applies without a new dead letter;
- * otherwise it stays open with the new error (recordDeadLetters bumps its attempts).
+ * Re-applies one dead-lettered record, once its cause is fixed, through the target's applier (the
+ * guard, the same planning and writer as the live path). A letter a later change superseded is never
+ * replayed: its older values would overwrite newer ones. The letter is resolved when the record now
+ * applies without a new dead letter; otherwise it stays open with the new error and attempts bumped.
  */
 export async function replayDeadLetter(
   config: SyncConfig,
@@ -25,12 +33,20 @@ export async function replayDeadLetter(
   id: string,
   remainingMs: () => number,
 ): Promise<ReplayResult> {
-  const db = await getDatabase(target, config);
-  await ensureDeadLetterTable(db);
-  const letter = await getDeadLetter(db, id);
-  if (!letter) throw new DeadLetterNotFoundError(`dead letter ${id} not found in ${target}`);
+  const offline = await getWriteTarget(target, config);
+  const letter = await getDeadLetter(offline, id);
+  if (!letter) throw new DeadLetterError('not-found', `dead letter ${id} not found in ${target}`);
+  if (letter.status === 'superseded') {
+    throw new DeadLetterError(
+      'superseded',
+      `dead letter ${id} was superseded by a later change to the same row (${letter.supersededBy ?? 'later record'}): not replayed`,
+    );
+  }
+  if (letter.valueTruncated) {
+    throw new DeadLetterError('truncated', `dead letter ${id} kept only part of its payload: it cannot be replayed`);
+  }
   const entry = config.cdc.find((e) => e.topics.includes(letter.topic) && e.target === target);
-  const summary = await applyRecords(
+  const plan = planBatch(
     [
       {
         position: { topic: letter.topic, partition: letter.partition, offset: letter.offset, index: 0 },
@@ -41,11 +57,12 @@ export async function replayDeadLetter(
       },
     ],
     config,
-    remainingMs,
   );
-  const resolved =
-    summary.deadLettered === 0 && summary.batchItemFailures.length === 0 && entry !== undefined;
-  if (resolved) await markDeadLetter(db, id, 'resolved');
+  const batch = plan.targets.find((t) => t.target === target);
+  const result = batch ? await TargetApplier.create(target, config, remainingMs).apply(batch) : undefined;
+  if (result?.failure) throw result.failure.error;
+  const resolved = result !== undefined && result.deadLettered === 0 && entry !== undefined;
+  if (resolved) await markDeadLetter(offline, id, 'resolved');
   return {
     deadLetter: {
       id: letter.id,
@@ -55,6 +72,10 @@ export async function replayDeadLetter(
       rowIndex: letter.rowIndex,
     },
     status: resolved ? 'resolved' : 'open',
-    summary,
+    summary: {
+      deadLettered: result?.deadLettered ?? 0,
+      superseded: result?.superseded ?? 0,
+      tables: Object.fromEntries(result?.tables ?? []),
+    },
   };
 }

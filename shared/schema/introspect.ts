@@ -1,4 +1,4 @@
-import type { Querier } from '../db/connection';
+import type { ReadQuerier } from '../db/connection';
 import { tableName } from '../db/identifiers';
 import type { ColumnInfo, TableRef, TableSchema, UniqueKey } from '../types';
 
@@ -19,6 +19,7 @@ interface ColumnRow {
   CHARACTER_MAXIMUM_LENGTH: string | null;
   DATETIME_PRECISION: string | null;
   CHARACTER_SET_NAME: string | null;
+  COLLATION_NAME: string | null;
   EXTRA: string | null;
   [k: string]: string | null;
 }
@@ -35,10 +36,10 @@ const num = (v: string | null): number | null => (v === null ? null : Number(v))
  * Reads one table's shape from information_schema, filtered by schema and table name so that
  * TiDB (whose information_schema scans are costly) and large MySQL catalogs stay cheap.
  */
-export async function introspectTable(q: Querier, ref: TableRef): Promise<TableSchema> {
+export async function introspectTable(q: ReadQuerier, ref: TableRef): Promise<TableSchema> {
   const columnRows = await q.select<ColumnRow>(
     `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION, NUMERIC_SCALE,
-            CHARACTER_MAXIMUM_LENGTH, DATETIME_PRECISION, CHARACTER_SET_NAME, EXTRA
+            CHARACTER_MAXIMUM_LENGTH, DATETIME_PRECISION, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [ref.schema, ref.table],
   );
@@ -58,6 +59,7 @@ export async function introspectTable(q: Querier, ref: TableRef): Promise<TableS
       scale: num(r.NUMERIC_SCALE),
       datetimePrecision: num(r.DATETIME_PRECISION),
       charset: r.CHARACTER_SET_NAME,
+      collation: r.COLLATION_NAME,
       autoIncrement: extra.includes('auto_increment'),
       // MySQL says VIRTUAL/STORED GENERATED, MariaDB also PERSISTENT.
       generated: /generated|persistent/.test(extra),

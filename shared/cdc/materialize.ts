@@ -1,0 +1,67 @@
+import { coerceValue } from '../formats/values';
+import { keyString } from '../plan/keys';
+import type { RowChange, SqlRow, TableSchema, WireRow } from '../types';
+
+/**
+ * Turns a decoded row into the values to write, against the offline table's columns. Columns the
+ * table lacks are dropped (and reported); generated columns are never written.
+ */
+export function materializeRow(
+  row: WireRow,
+  table: TableSchema,
+  change: RowChange<WireRow>,
+  dropped: Set<string>,
+): SqlRow {
+  const out: SqlRow = {};
+  for (const [name, field] of Object.entries(row)) {
+    const column = table.columnsByName.get(name.toLowerCase());
+    if (!column) {
+      dropped.add(name);
+      continue;
+    }
+    if (column.generated) continue;
+    out[column.name] = coerceValue(field, column, change.format);
+  }
+  return out;
+}
+
+export function materialize(
+  change: RowChange<WireRow>,
+  table: TableSchema,
+  dropped: Set<string>,
+): RowChange<SqlRow> {
+  const conv = (row: WireRow) => materializeRow(row, table, change, dropped);
+  switch (change.kind) {
+    case 'insert':
+      return { ...change, after: conv(change.after) };
+    case 'update': {
+      const { before, ...rest } = change;
+      return { ...rest, after: conv(change.after), ...(before ? { before: conv(before) } : {}) };
+    }
+    case 'delete':
+      return { ...change, before: conv(change.before) };
+    case 'truncate':
+      return change;
+  }
+}
+
+/**
+ * The identity keyString of a change's row, from its key columns alone, when they can be read: a row
+ * whose other values are unfit still names the row it was meant for (so a later change supersedes it).
+ */
+export function identityKeyOf(change: RowChange<WireRow>, table: TableSchema): string | undefined {
+  const row = change.kind === 'delete' ? change.before : change.kind === 'truncate' ? undefined : change.after;
+  if (!row || table.identity.length === 0) return undefined;
+  try {
+    const key: SqlRow = {};
+    for (const c of table.identity) {
+      const column = table.columnsByName.get(c.toLowerCase());
+      const field = Object.entries(row).find(([n]) => n.toLowerCase() === c.toLowerCase())?.[1];
+      if (!column || !field || field.value.kind === 'null') return undefined;
+      key[c] = coerceValue(field, column, change.format);
+    }
+    return keyString(table, key, table.identity);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import type { MSKEvent, SelfManagedKafkaEvent } from 'aws-lambda';
+import type { CdcEntry, SyncConfig } from '../config/schema';
+import { tableName } from '../db/identifiers';
+import { DecodeError, decodeRecord } from '../formats';
+import type { DeadLetterClass } from '../reliability/dead-letters';
+import type { RowChange, SourcePosition, TableRef, WireRow } from '../types';
+import { checkDdl } from './ddl';
+import { identifierProblem, routeEvent } from './route';
+import type { ConflictPolicy } from './table-writer';
+
+/**
+ * Planning a Kafka batch, with no server involved: records in offset order per partition, decoded,
+ * routed, and laid out per offline target as an ordered list of items (row changes, DDL at its
+ * position, and records that can only be dead-lettered). Table-tested in plan-batch.test.ts.
+ */
+
+export interface KafkaRecordRef {
+  position: SourcePosition;
+  key: Buffer | null;
+  /** The message value, or null for a tombstone. */
+  value: Buffer | null;
+  entry: CdcEntry | undefined;
+  /** Apply only this row of a multi-row message (replaying one dead letter). */
+  onlyRowIndex?: number;
+}
+
+export type PlannedItem =
+  | { kind: 'change'; change: RowChange<WireRow>; policy: ConflictPolicy; record: KafkaRecordRef }
+  | {
+      kind: 'ddl';
+      /** The offline table (after schema renames). */
+      table: TableRef;
+      sql: string;
+      /** SHA-256 of the statement: identifies it in the DDL fence. */
+      hash: string;
+      /** Run it (the entry opted in with applyDdl and the statement passed checkDdl). */
+      execute: boolean;
+      refused?: Error;
+      record: KafkaRecordRef;
+      position: SourcePosition;
+    }
+  | {
+      kind: 'dead-letter';
+      record: KafkaRecordRef;
+      position: SourcePosition;
+      table?: string;
+      error: Error;
+      errorClass: DeadLetterClass;
+    };
+
+export interface TargetBatch {
+  target: string;
+  /** In the order they must apply: partition by partition, offsets ascending. */
+  items: PlannedItem[];
+  /** Every record routed to this target, applied or not: where partial failures are reported from. */
+  records: KafkaRecordRef[];
+}
+
+export interface BatchPlan {
+  targets: TargetBatch[];
+  records: number;
+  changes: number;
+  filtered: number;
+  /** Oldest source commit time among the changes (for replication lag). */
+  oldestEventMs?: number;
+}
+
+const compareOffsets = (a: KafkaRecordRef, b: KafkaRecordRef) => {
+  const x = BigInt(a.position.offset);
+  const y = BigInt(b.position.offset);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/** Records of a Kafka event in apply order: partition by partition, offsets ascending within each. */
+export function flattenRecords(event: MSKEvent | SelfManagedKafkaEvent, config: SyncConfig): KafkaRecordRef[] {
+  const byTopic = new Map<string, CdcEntry>();
+  for (const entry of config.cdc) for (const t of entry.topics) byTopic.set(t, entry);
+  const out: KafkaRecordRef[] = [];
+  for (const records of Object.values(event.records ?? {})) {
+    const partition = records.map(
+      (r): KafkaRecordRef => ({
+        position: { topic: r.topic, partition: r.partition, offset: String(r.offset), index: 0 },
+        key: r.key ? Buffer.from(r.key, 'base64') : null,
+        value: r.value ? Buffer.from(r.value, 'base64') : null,
+        entry: byTopic.get(r.topic),
+      }),
+    );
+    out.push(...partition.sort(compareOffsets));
+  }
+  return out;
+}
+
+// Invalid UTF-8 must be an error, not silently replaced characters.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function decodeText(value: Buffer | null): string | null {
+  if (value === null) return null;
+  try {
+    return utf8.decode(value);
+  } catch {
+    throw new DecodeError('message is not valid UTF-8');
+  }
+}
+
+function badName(ref: TableRef): string | undefined {
+  for (const [what, name] of [
+    ['schema', ref.schema],
+    ['table', ref.table],
+  ] as const) {
+    const problem = identifierProblem(name);
+    if (problem) return `${what} name ${JSON.stringify(name.slice(0, 80))}${name.length > 80 ? '…' : ''} ${problem}`;
+  }
+  return undefined;
+}
+
+export function planBatch(records: readonly KafkaRecordRef[], config: SyncConfig): BatchPlan {
+  const plan: BatchPlan = { targets: [], records: records.length, changes: 0, filtered: 0 };
+  const byTarget = new Map<string, TargetBatch>();
+  const batchOf = (target: string) => {
+    let b = byTarget.get(target);
+    if (!b) {
+      b = { target, items: [], records: [] };
+      byTarget.set(target, b);
+      plan.targets.push(b);
+    }
+    return b;
+  };
+  for (const record of records) {
+    const entry = record.entry;
+    if (!entry) {
+      plan.filtered += 1;
+      continue;
+    }
+    const batch = batchOf(entry.target);
+    batch.records.push(record);
+    const deadLetter = (position: SourcePosition, error: Error, errorClass: DeadLetterClass, table?: string) =>
+      batch.items.push({ kind: 'dead-letter', record, position, error, errorClass, ...(table ? { table } : {}) });
+    let events: ReturnType<typeof decodeRecord>;
+    try {
+      events = decodeRecord(decodeText(record.value), record.position, entry.format);
+    } catch (err) {
+      deadLetter(record.position, err as Error, 'decode');
+      continue;
+    }
+    for (const ev of events) {
+      if (record.onlyRowIndex !== undefined && ev.position.index !== record.onlyRowIndex) continue;
+      if (ev.kind !== 'skip') {
+        const problem = badName(ev.table);
+        if (problem) {
+          deadLetter(ev.position, new DecodeError(`not a valid table: ${problem}`), 'table');
+          continue;
+        }
+      }
+      const routed = routeEvent(ev, entry);
+      if (routed.kind === 'filtered') {
+        plan.filtered += 1;
+        continue;
+      }
+      const problem = badName(routed.kind === 'ddl' ? routed.table : routed.change.table);
+      if (problem) {
+        deadLetter(ev.position, new DecodeError(`not a valid offline table: ${problem}`), 'table');
+        continue;
+      }
+      if (routed.kind === 'ddl') {
+        const sourceSchema = (ev as { table: TableRef }).table.schema;
+        let refused: Error | undefined;
+        if (entry.applyDdl && routed.sql.trim() !== '') {
+          try {
+            checkDdl(routed.sql, { ...routed.table }, sourceSchema, routed.table.schema);
+          } catch (err) {
+            refused = err as Error;
+          }
+        }
+        batch.items.push({
+          kind: 'ddl',
+          table: routed.table,
+          sql: routed.sql,
+          hash: createHash('sha256').update(routed.sql).digest('hex'),
+          execute: entry.applyDdl && routed.sql.trim() !== '' && !refused,
+          ...(refused ? { refused } : {}),
+          record,
+          position: ev.position,
+        });
+        continue;
+      }
+      const t = routed.change.position.eventTimeMs;
+      if (t !== undefined && (plan.oldestEventMs === undefined || t < plan.oldestEventMs)) plan.oldestEventMs = t;
+      plan.changes += 1;
+      batch.items.push({ kind: 'change', change: routed.change, policy: entry.onConflict, record });
+    }
+  }
+  return plan;
+}
+
+/** `schema.table` of an item, for logs and dead letters. */
+export function itemTable(item: PlannedItem): string | undefined {
+  if (item.kind === 'change') return tableName(item.change.table);
+  if (item.kind === 'ddl') return tableName(item.table);
+  return item.table;
+}
