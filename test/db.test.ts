@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../shared/config/load';
 import { closeAllDatabases, SESSION_SQL_MODE } from '../shared/db/connection';
+import { detectServer } from '../shared/db/dialect';
 import { getWriteTarget } from '../shared/db/guard';
 import { quoteIdentifier } from '../shared/db/identifiers';
-import { detectServer } from '../shared/db/dialect';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema } from './support/env';
 
 describe('connections to the throwaway servers', () => {

@@ -1,10 +1,11 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchSummary } from '../shared/cdc/sync-batch';
 import { closeAllDatabases } from '../shared/db/connection';
 import { freePort } from './harness/mysql-server';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
+import { httpRequest } from './support/http';
 import { lambdaContext, mskEvent } from './support/kafka';
 
 type CdcHandler = (event: unknown, context: unknown) => Promise<BatchSummary>;
@@ -23,19 +24,7 @@ function get(path: string, query: Record<string, string> = {}) {
 }
 
 async function request(method: string, path: string, query: Record<string, string> = {}) {
-  const event = {
-    version: '2.0',
-    rawPath: path,
-    rawQueryString: new URLSearchParams(query).toString(),
-    queryStringParameters: query,
-    headers: {},
-    requestContext: {
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/qa' } },
-    },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
-  const res = await http(event, lambdaContext(30_000));
+  const res = await http(httpRequest(method, path, undefined, undefined, query), lambdaContext(30_000));
   return { status: res.statusCode, body: JSON.parse(res.body ?? '{}') };
 }
 

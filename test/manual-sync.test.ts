@@ -1,9 +1,10 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeAllDatabases } from '../shared/db/connection';
 import { exampleColumns, hostileConditions, legitimateConditions } from '../shared/manual/condition-corpus';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
+import { httpRequest } from './support/http';
 import { lambdaContext } from './support/kafka';
 import { EXACT_COLUMNS_SQL, insertTypeRowsSql, TYPE_TABLE_COLUMNS } from './support/type-corpus';
 
@@ -15,32 +16,8 @@ let online: Connection;
 let offline: Connection;
 let handler: Handler;
 
-function request(
-  method: string,
-  path: string,
-  body?: unknown,
-  claims: Record<string, string> = { sub: 'qa-alice' },
-) {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: {
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: 'req',
-      routeKey: `${method} ${path}`,
-      stage: '$default',
-      authorizer: { jwt: { claims, scopes: [] } },
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
-}
-
 async function call(method: string, path: string, body?: unknown) {
-  const res = await handler(request(method, path, body), lambdaContext(30_000));
+  const res = await handler(httpRequest(method, path, body), lambdaContext(30_000));
   return {
     status: res.statusCode as number,
     body: res.body?.startsWith('{') ? JSON.parse(res.body) : res.body,

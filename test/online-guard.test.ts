@@ -1,55 +1,228 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchSummary } from '../shared/cdc/sync-batch';
-import { closeAllDatabases } from '../shared/db/connection';
+import type { Connection } from 'mysql2/promise';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { syncBatch } from '../shared/cdc/sync-batch';
+import { parseConfig } from '../shared/config/load';
+import type { SyncConfig } from '../shared/config/schema';
+import { closeAllDatabases, getOnlineDatabase } from '../shared/db/connection';
+import { handleContinuation, handleHttpRequest } from '../shared/manual/http';
 import { freePort, startThrowawayServer, type ThrowawayServer } from './harness/mysql-server';
-import { rawConnection, useConfig } from './support/env';
+import { offlineUrl, rawConnection } from './support/env';
+import { httpRequest } from './support/http';
 import { lambdaContext, mskEvent } from './support/kafka';
 
-type Handler = (event: unknown, context: unknown) => Promise<BatchSummary>;
-
 /**
- * The config check compares host:port; this is the connect-time check behind it: one server reachable
- * on two ports (as through a second DNS name or a proxy) is still recognised as the online server.
+ * Never write online, tried as an attacker would: the offline URL is an alias of the online server
+ * (127.1, `localhost`, its --extra-port), the online database cannot be reached (wrong password,
+ * max_connections), and every path that writes is driven at such a target. Each test then reads the
+ * online server's general log: nothing but reads may have reached it.
  */
-describe('never write online, at connect time', () => {
-  let server: ThrowawayServer;
-  let extraPort: number;
-  let handler: Handler;
+let prod: ThrowawayServer;
+let extraPort: number;
+let admin: Connection;
+let adminThread: string;
 
-  beforeAll(async () => {
-    extraPort = await freePort();
-    server = await startThrowawayServer({ extraArgs: [`--extra-port=${extraPort}`] });
-    const conn = await rawConnection(server.url);
-    await conn.query('CREATE DATABASE prod; CREATE TABLE prod.t (id INT PRIMARY KEY, v VARCHAR(8))');
-    await conn.end();
-    useConfig({
-      databases: {
-        prod: { role: 'online', url: server.url },
-        disguised: { role: 'offline', url: `mysql://root@127.0.0.1:${extraPort}` },
-      },
-      cdc: [{ topics: ['t'], target: 'disguised' }],
-    });
-    handler = (await import('../functions/cdc-sync')).handler as unknown as Handler;
+const message = (id: number) =>
+  JSON.stringify({ op: 'c', source: { db: 'prod', table: 't' }, before: null, after: { id, v: 'x' } });
+const ddl = JSON.stringify({
+  database: 'prod',
+  table: 't',
+  isDdl: true,
+  type: 'CREATE',
+  sql: 'CREATE TABLE t2 (id INT PRIMARY KEY)',
+  data: null,
+});
+
+function config(offlineUrlText: string, onlineUrlText = prod.url): SyncConfig {
+  return parseConfig({
+    databases: {
+      prod: { role: 'online', url: onlineUrlText, connectTimeoutMs: 2_000 },
+      disguised: { role: 'offline', url: offlineUrlText, connectTimeoutMs: 2_000 },
+    },
+    cdc: [{ topics: ['t'], target: 'disguised', applyDdl: true }],
+    manual: [{ source: 'prod', target: 'disguised' }],
   });
+}
 
-  afterAll(async () => {
-    await closeAllDatabases();
-    await server.stop();
-  });
+/** Statements other than reads that reached the online server since the last call, from anyone but us. */
+async function onlineWrites(): Promise<string[]> {
+  const [rows] = (await admin.query(
+    "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' AND thread_id <> ?",
+    [adminThread],
+  )) as unknown as [{ argument: string | Buffer }[]];
+  await admin.query('TRUNCATE TABLE mysql.general_log');
+  const read = /^\s*(SELECT|SET|SHOW|START TRANSACTION READ ONLY|COMMIT|ROLLBACK)\b/i;
+  return rows.map((r) => String(r.argument)).filter((sql) => !read.test(sql));
+}
 
-  it('refuses to write when the offline target is the online server', async () => {
-    const message = JSON.stringify({
-      op: 'c',
-      source: { db: 'prod', table: 't' },
-      before: null,
-      after: { id: 1, v: 'x' },
-    });
-    await expect(handler(mskEvent([{ topic: 't', value: message }]), lambdaContext(10_000))).rejects.toThrow(
+async function prodRows(): Promise<unknown[]> {
+  const [rows] = await admin.query('SELECT * FROM prod.t');
+  return rows as unknown[];
+}
+
+beforeAll(async () => {
+  extraPort = await freePort();
+  prod = await startThrowawayServer({ binlog: true, extraArgs: [`--extra-port=${extraPort}`] });
+  admin = await rawConnection(prod.url);
+  await admin.query(
+    "CREATE DATABASE prod; CREATE TABLE prod.t (id INT PRIMARY KEY, v VARCHAR(8)); CREATE USER 'reader'@'%' IDENTIFIED BY 'rp'; GRANT SELECT ON *.* TO 'reader'@'%'",
+  );
+  const [[thread]] = (await admin.query('SELECT CONNECTION_ID() AS id')) as unknown as [{ id: string }[]];
+  adminThread = String(thread?.id);
+  await admin.query("SET GLOBAL log_output = 'TABLE', GLOBAL general_log = 'ON'");
+}, 120_000);
+
+beforeEach(async () => {
+  await closeAllDatabases();
+  await admin.query('TRUNCATE TABLE mysql.general_log');
+});
+
+afterAll(async () => {
+  await closeAllDatabases();
+  await admin.end();
+  await prod.stop();
+});
+
+const run = (cfg: SyncConfig, value: string) =>
+  syncBatch(mskEvent([{ topic: 't', value }]), cfg, () => 8_000);
+
+describe('the guard refuses a target that is the online server', () => {
+  it.each([
+    ['127.1 on the extra port', () => `mysql://root@127.1:${extraPort}`],
+    [
+      'localhost (a name that resolves to the online host) on the extra port',
+      () => `mysql://root@localhost:${extraPort}`,
+    ],
+  ])('%s', async (_what, url) => {
+    await expect(run(config(url()), message(1))).rejects.toThrow(
       /same server as online database "prod": refusing to write/,
     );
-    const conn = await rawConnection(server.url);
-    const [rows] = await conn.query('SELECT * FROM prod.t');
-    await conn.end();
+    expect(await prodRows()).toEqual([]);
+    expect(await onlineWrites()).toEqual([]);
+  });
+});
+
+describe('the guard fails closed when an online database cannot be checked', () => {
+  it('wrong online password, offline an alias of online: nothing written, the error names the online database', async () => {
+    const cfg = config(`mysql://root@127.1:${extraPort}`, `mysql://reader:wrong@127.0.0.1:${prod.port}`);
+    await expect(run(cfg, message(2))).rejects.toThrow(
+      /cannot prove offline database "disguised" is not online database "prod"/,
+    );
+    expect(await prodRows()).toEqual([]);
+    expect(await onlineWrites()).toEqual([]);
+  });
+
+  it('wrong online password, offline a genuinely different server: still nothing written', async () => {
+    const raw = await rawConnection(offlineUrl());
+    await raw.query(
+      'CREATE DATABASE IF NOT EXISTS prod; CREATE TABLE IF NOT EXISTS prod.t (id INT PRIMARY KEY, v VARCHAR(8))',
+    );
+    const cfg = config(offlineUrl(), `mysql://reader:wrong@127.0.0.1:${prod.port}`);
+    await expect(run(cfg, message(3))).rejects.toThrow(/"prod" did not answer/);
+    const [rows] = await raw.query('SELECT * FROM prod.t WHERE id = 3');
     expect(rows).toEqual([]);
+    await raw.query('DROP DATABASE prod');
+    await raw.end();
+  });
+
+  it('online at max_connections: nothing written', async () => {
+    const held: Connection[] = [];
+    await admin.query('SET GLOBAL max_connections = 10');
+    try {
+      // Readers fill the server (root's extra SUPER slot does not help a reader) until it refuses one.
+      for (let i = 0; i < 12; i++) {
+        const conn = await rawConnection(`mysql://reader:rp@127.0.0.1:${prod.port}`).catch(() => undefined);
+        if (!conn) break;
+        held.push(conn);
+      }
+      const cfg = config(`mysql://root@127.1:${extraPort}`, `mysql://reader:rp@127.0.0.1:${prod.port}`);
+      await expect(run(cfg, message(4))).rejects.toThrow(/"prod" did not answer \(Too many connections/);
+    } finally {
+      await Promise.all(held.map((c) => c.end()));
+      await admin.query('SET GLOBAL max_connections = 500');
+    }
+    expect(await prodRows()).toEqual([]);
+    expect(await onlineWrites()).toEqual([]);
+  });
+});
+
+describe('online connections are read-only at the server', () => {
+  it('a write attempted through an online handle is refused by the server itself', async () => {
+    const online = await getOnlineDatabase('prod', config(offlineUrl()));
+    for (const sql of [
+      'INSERT INTO prod.t VALUES (9, "x")',
+      'CREATE TABLE prod.x (a INT)',
+      'CREATE DATABASE cdc_mirror',
+    ]) {
+      await expect(online.select(sql)).rejects.toMatchObject({ errno: 1792 });
+    }
+    await expect(
+      online.readTransaction(5_000, (q) => q.select('UPDATE prod.t SET v = "y"')),
+    ).rejects.toMatchObject({ errno: 1792 });
+    expect(await prodRows()).toEqual([]);
+  });
+});
+
+describe('every path that writes goes through the guard', () => {
+  const alias = () => config(`mysql://root@127.1:${extraPort}`);
+  const http = async (method: string, path: string, body?: unknown, query: Record<string, string> = {}) => {
+    const res = await handleHttpRequest(
+      httpRequest(method, path, body, undefined, query),
+      lambdaContext(20_000),
+      alias(),
+    );
+    return { status: res.statusCode, body: JSON.parse(res.body ?? '{}') as { error?: string } };
+  };
+
+  it.each([
+    [
+      'manual sync (dry run)',
+      () => http('POST', '/sync', { source: 'prod', table: 'prod.t', where: 'id = 1' }),
+    ],
+    [
+      'manual sync (copy)',
+      () => http('POST', '/sync', { source: 'prod', table: 'prod.t', where: 'id = 1', dryRun: false }),
+    ],
+    ['job status', () => http('GET', '/sync/00000000-0000-0000-0000-000000000000')],
+    ['dead-letter list', () => http('GET', '/dead-letters')],
+    ['dead-letter retry', () => http('POST', '/dead-letters/1/retry')],
+  ])('%s answers 403 and creates nothing online', async (_what, call) => {
+    const res = await call();
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatch(/same server as online database "prod"/);
+    expect(await onlineWrites()).toEqual([]);
+  });
+
+  it('a job continuation naming the alias target is refused', async () => {
+    await expect(
+      handleContinuation(
+        { cdcMirrorContinueJob: '00000000-0000-0000-0000-000000000000', target: 'disguised' },
+        lambdaContext(),
+        alias(),
+      ),
+    ).rejects.toThrow(/same server as online database "prod"/);
+    expect(await onlineWrites()).toEqual([]);
+  });
+
+  it('a job continuation naming an online database is refused before anything connects', async () => {
+    await expect(
+      handleContinuation(
+        { cdcMirrorContinueJob: '00000000-0000-0000-0000-000000000000', target: 'prod' },
+        lambdaContext(),
+        alias(),
+      ),
+    ).rejects.toThrow(/"prod" is not a manual-sync target/);
+    expect(await onlineWrites()).toEqual([]);
+  });
+
+  it('a DDL message (applyDdl on) is refused', async () => {
+    await expect(run(alias(), ddl)).rejects.toThrow(/refusing to write/);
+    const [dbs] = await admin.query("SHOW TABLES FROM prod LIKE 't2'");
+    expect(dbs).toEqual([]);
+    expect(await onlineWrites()).toEqual([]);
+  });
+
+  it('no cdc_mirror bookkeeping schema was ever created online', async () => {
+    const [dbs] = await admin.query("SHOW DATABASES LIKE 'cdc_mirror'");
+    expect(dbs).toEqual([]);
   });
 });

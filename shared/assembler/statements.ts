@@ -17,7 +17,10 @@ export const DEFAULT_LIMITS: ChunkLimits = { maxRows: 500, maxBytes: 4 * 1024 * 
 
 /** Limits under a server's max_allowed_packet, keeping room for the statement's own text. */
 export function limitsFor(maxAllowedPacket: number): ChunkLimits {
-  return { maxRows: DEFAULT_LIMITS.maxRows, maxBytes: Math.min(DEFAULT_LIMITS.maxBytes, maxAllowedPacket - 64 * 1024) };
+  return {
+    maxRows: DEFAULT_LIMITS.maxRows,
+    maxBytes: Math.min(DEFAULT_LIMITS.maxBytes, maxAllowedPacket - 64 * 1024),
+  };
 }
 
 /** Bytes a value takes in the statement at worst: escaped text or hex bytes are up to twice as long. */

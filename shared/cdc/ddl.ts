@@ -27,7 +27,10 @@ interface Ref {
 
 /** The text with string literals, quoted identifiers and comments blanked: what the server reads as keywords. */
 function keywordText(sql: string): string {
-  return sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|\/\*[\s\S]*?\*\/|(?:--\s|#)[^\n]*/g, ' ');
+  return sql.replace(
+    /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|\/\*[\s\S]*?\*\/|(?:--\s|#)[^\n]*/g,
+    ' ',
+  );
 }
 
 function parse(sql: string): Node[] {
@@ -54,7 +57,11 @@ const refsOf = (v: unknown): Ref[] => {
 };
 
 function tablesOf(stmt: Node): Ref[] {
-  const refs = [...refsOf(stmt.table), ...refsOf(stmt.name), ...refsOf((stmt.like as Node | undefined)?.table)];
+  const refs = [
+    ...refsOf(stmt.table),
+    ...refsOf(stmt.name),
+    ...refsOf((stmt.like as Node | undefined)?.table),
+  ];
   for (const e of (stmt.expr as Node[] | undefined) ?? []) {
     // ALTER TABLE t RENAME TO u names the new table as a bare string.
     if (e.resource === 'table' && typeof e.table === 'string') refs.push({ db: null, table: e.table });
@@ -62,7 +69,15 @@ function tablesOf(stmt: Node): Ref[] {
   return refs;
 }
 
-const ALLOWED = new Set(['create table', 'create index', 'alter', 'drop table', 'drop index', 'rename', 'truncate table']);
+const ALLOWED = new Set([
+  'create table',
+  'create index',
+  'alter',
+  'drop table',
+  'drop index',
+  'rename',
+  'truncate table',
+]);
 
 /**
  * Throws DdlRefusedError unless `sql` is one table-level statement on `table` (the online table the
@@ -70,18 +85,23 @@ const ALLOWED = new Set(['create table', 'create index', 'alter', 'drop table', 
  */
 export function checkDdl(sql: string, table: TableRef, sourceSchema: string, targetSchema: string): void {
   // Executable comments run on the server but are comments to the parser: never judge those.
-  if (/\/\*[!M+]/.test(sql)) throw new DdlRefusedError('DDL with executable comments (/*! ... */) is not run');
+  if (/\/\*[!M+]/.test(sql))
+    throw new DdlRefusedError('DDL with executable comments (/*! ... */) is not run');
   const statements = parse(sql);
   if (statements.length !== 1) throw new DdlRefusedError('one DDL statement per message, not run');
   const stmt = statements[0] as Node;
-  const kind = stmt.type === 'alter' || stmt.type === 'rename' ? String(stmt.type) : `${stmt.type} ${String(stmt.keyword)}`;
+  const kind =
+    stmt.type === 'alter' || stmt.type === 'rename'
+      ? String(stmt.type)
+      : `${stmt.type} ${String(stmt.keyword)}`;
   if (!ALLOWED.has(kind.toLowerCase())) {
     throw new DdlRefusedError(`only table-level DDL is run; "${kind.toUpperCase()}" is not`);
   }
   const text = keywordText(sql);
   for (const m of text.matchAll(/\bENGINE\s*=?\s*([A-Za-z_][A-Za-z0-9_]*)/gi)) {
     const engine = (m[1] as string).toLowerCase();
-    if (!LOCAL_ENGINES.has(engine)) throw new DdlRefusedError(`storage engine ${engine.toUpperCase()} is not allowed`);
+    if (!LOCAL_ENGINES.has(engine))
+      throw new DdlRefusedError(`storage engine ${engine.toUpperCase()} is not allowed`);
   }
   const option = /\b(CONNECTION\s*=|DATA\s+DIRECTORY|INDEX\s+DIRECTORY|UNION\s*=)/i.exec(text);
   if (option) throw new DdlRefusedError(`table option ${(option[1] as string).toUpperCase()} is not allowed`);

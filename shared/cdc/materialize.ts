@@ -50,7 +50,8 @@ export function materialize(
  * whose other values are unfit still names the row it was meant for (so a later change supersedes it).
  */
 export function identityKeyOf(change: RowChange<WireRow>, table: TableSchema): string | undefined {
-  const row = change.kind === 'delete' ? change.before : change.kind === 'truncate' ? undefined : change.after;
+  const row =
+    change.kind === 'delete' ? change.before : change.kind === 'truncate' ? undefined : change.after;
   if (!row || table.identity.length === 0) return undefined;
   try {
     const key: SqlRow = {};

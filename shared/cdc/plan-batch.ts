@@ -73,7 +73,10 @@ const compareOffsets = (a: KafkaRecordRef, b: KafkaRecordRef) => {
 };
 
 /** Records of a Kafka event in apply order: partition by partition, offsets ascending within each. */
-export function flattenRecords(event: MSKEvent | SelfManagedKafkaEvent, config: SyncConfig): KafkaRecordRef[] {
+export function flattenRecords(
+  event: MSKEvent | SelfManagedKafkaEvent,
+  config: SyncConfig,
+): KafkaRecordRef[] {
   const byTopic = new Map<string, CdcEntry>();
   for (const entry of config.cdc) for (const t of entry.topics) byTopic.set(t, entry);
   const out: KafkaRecordRef[] = [];
@@ -109,7 +112,8 @@ function badName(ref: TableRef): string | undefined {
     ['table', ref.table],
   ] as const) {
     const problem = identifierProblem(name);
-    if (problem) return `${what} name ${JSON.stringify(name.slice(0, 80))}${name.length > 80 ? '…' : ''} ${problem}`;
+    if (problem)
+      return `${what} name ${JSON.stringify(name.slice(0, 80))}${name.length > 80 ? '…' : ''} ${problem}`;
   }
   return undefined;
 }
@@ -134,8 +138,20 @@ export function planBatch(records: readonly KafkaRecordRef[], config: SyncConfig
     }
     const batch = batchOf(entry.target);
     batch.records.push(record);
-    const deadLetter = (position: SourcePosition, error: Error, errorClass: DeadLetterClass, table?: string) =>
-      batch.items.push({ kind: 'dead-letter', record, position, error, errorClass, ...(table ? { table } : {}) });
+    const deadLetter = (
+      position: SourcePosition,
+      error: Error,
+      errorClass: DeadLetterClass,
+      table?: string,
+    ) =>
+      batch.items.push({
+        kind: 'dead-letter',
+        record,
+        position,
+        error,
+        errorClass,
+        ...(table ? { table } : {}),
+      });
     let events: ReturnType<typeof decodeRecord>;
     try {
       events = decodeRecord(decodeText(record.value), record.position, entry.format);
@@ -185,7 +201,8 @@ export function planBatch(records: readonly KafkaRecordRef[], config: SyncConfig
         continue;
       }
       const t = routed.change.position.eventTimeMs;
-      if (t !== undefined && (plan.oldestEventMs === undefined || t < plan.oldestEventMs)) plan.oldestEventMs = t;
+      if (t !== undefined && (plan.oldestEventMs === undefined || t < plan.oldestEventMs))
+        plan.oldestEventMs = t;
       plan.changes += 1;
       batch.items.push({ kind: 'change', change: routed.change, policy: entry.onConflict, record });
     }

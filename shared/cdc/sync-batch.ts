@@ -96,7 +96,11 @@ export async function applyRecords(
   metrics.addMetric('RecordsFiltered', MetricUnit.Count, summary.filtered);
   metrics.addMetric('BatchLatency', MetricUnit.Milliseconds, Date.now() - started);
   if (plan.oldestEventMs !== undefined) {
-    metrics.addMetric('ReplicationLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - plan.oldestEventMs));
+    metrics.addMetric(
+      'ReplicationLag',
+      MetricUnit.Milliseconds,
+      Math.max(0, Date.now() - plan.oldestEventMs),
+    );
   }
   return summary;
 }

@@ -2,8 +2,8 @@ import {
   assembleDelete,
   assembleTruncate,
   assembleUpsertParts,
-  type RowsStatement,
   type ChunkLimits,
+  type RowsStatement,
   rowBytes,
 } from '../assembler/statements';
 import type { Querier } from '../db/connection';
@@ -272,7 +272,12 @@ export class TableWriter {
       await this.writePart(part, present, failed);
     for (const row of writes) {
       const e = row[ENTRY];
-      if (e && !failed.has(e)) this.observer.rowApplied(this.table.ref, e.key, e.positions[e.positions.length - 1] as SourcePosition);
+      if (e && !failed.has(e))
+        this.observer.rowApplied(
+          this.table.ref,
+          e.key,
+          e.positions[e.positions.length - 1] as SourcePosition,
+        );
     }
   }
 

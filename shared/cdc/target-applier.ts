@@ -48,14 +48,19 @@ export interface TargetResult {
 }
 
 /** A run of items applied in one transaction, or one DDL statement (which commits on its own). */
-export type Segment = { kind: 'rows'; items: PlannedItem[] } | { kind: 'ddl'; item: Extract<PlannedItem, { kind: 'ddl' }> };
+export type Segment =
+  | { kind: 'rows'; items: PlannedItem[] }
+  | { kind: 'ddl'; item: Extract<PlannedItem, { kind: 'ddl' }> };
 
 /**
  * Cuts a target's items into what commits together: a DDL stands alone at its position (rows before
  * it commit first, rows after it see the new shape), and a server that caps transaction size (TiDB)
  * gets runs of at most `changesPerTransaction` changes. Never reorders.
  */
-export function segmentItems(items: readonly PlannedItem[], dialect: Pick<Dialect, 'changesPerTransaction'>): Segment[] {
+export function segmentItems(
+  items: readonly PlannedItem[],
+  dialect: Pick<Dialect, 'changesPerTransaction'>,
+): Segment[] {
   const out: Segment[] = [];
   let run: PlannedItem[] = [];
   let changes = 0;
@@ -183,7 +188,11 @@ export class TargetApplier {
    * Drops the items a previous delivery already applied: when this batch holds the DDL recorded as the
    * partition's last (same offset, same text), everything up to it in that partition has committed.
    */
-  private async skipFenced(target: OfflineTarget, items: PlannedItem[], result: TargetResult): Promise<PlannedItem[]> {
+  private async skipFenced(
+    target: OfflineTarget,
+    items: PlannedItem[],
+    result: TargetResult,
+  ): Promise<PlannedItem[]> {
     const ddls = items.filter((i): i is Extract<PlannedItem, { kind: 'ddl' }> => i.kind === 'ddl');
     if (ddls.length === 0) return items;
     const partitions = [...new Map(ddls.map((d) => [partitionLabel(d.position), d.position])).values()];
@@ -215,7 +224,14 @@ export class TargetApplier {
       dropped: new Map<string, Set<string>>(),
       superseded: 0,
     };
-    const letter = (item: PlannedItem, position: SourcePosition, error: Error, errorClass: DeadLetterClass, table?: string, key?: string) => {
+    const letter = (
+      item: PlannedItem,
+      position: SourcePosition,
+      error: Error,
+      errorClass: DeadLetterClass,
+      table?: string,
+      key?: string,
+    ) => {
       attempt.letters.push({
         position,
         target: this.name,
@@ -239,14 +255,16 @@ export class TargetApplier {
     const byRecord = new Map(items.map((i) => [recordKey(i.record.position), i]));
     const itemAt = (position: SourcePosition) => byRecord.get(recordKey(position));
     const observer: ApplyObserver = {
-      conflict: (position, table, detail) => attempt.conflicts.push({ position, table: tableName(table), detail }),
+      conflict: (position, table, detail) =>
+        attempt.conflicts.push({ position, table: tableName(table), detail }),
       rowFailed: (position, table, error, key) => {
         const item = itemAt(position);
         if (!item) throw error;
         const kind = error.name === 'RowError' ? 'table' : 'value';
         letter(item, position, error, kind, tableName(table), key);
       },
-      rowApplied: (table, key, position) => attempt.applied.push({ rowKeyHash: rowKeyHash(tableName(table), key), position }),
+      rowApplied: (table, key, position) =>
+        attempt.applied.push({ rowKeyHash: rowKeyHash(tableName(table), key), position }),
     };
 
     await target.session(this.remainingMs, async (session) => {
@@ -274,7 +292,9 @@ export class TargetApplier {
             letter(
               item,
               change.position,
-              new RowError(`table ${name} has no primary key and no NOT NULL unique key: rows cannot be matched`),
+              new RowError(
+                `table ${name} has no primary key and no NOT NULL unique key: rows cannot be matched`,
+              ),
               'table',
               name,
             );
@@ -338,7 +358,10 @@ export class TargetApplier {
    * The offline shape of every table the items touch, read on the session's own connection before
    * its transaction begins: a pool of one connection never waits for itself.
    */
-  private async schemasFor(session: WriteSession, items: readonly PlannedItem[]): Promise<Map<string, TableSchema | Error>> {
+  private async schemasFor(
+    session: WriteSession,
+    items: readonly PlannedItem[],
+  ): Promise<Map<string, TableSchema | Error>> {
     const out = new Map<string, TableSchema | Error>();
     for (const item of items) {
       if (item.kind !== 'change') continue;
@@ -389,7 +412,10 @@ export class TargetApplier {
     };
     if (item.refused) return refuse(item.refused);
     if (!item.execute) {
-      logger.info('schema change seen: cached table schema dropped', { table: tableName(item.table), target: this.name });
+      logger.info('schema change seen: cached table schema dropped', {
+        table: tableName(item.table),
+        target: this.name,
+      });
       await target.session(this.remainingMs, (s) => recordApplied(s, this.name, [at]));
       return;
     }

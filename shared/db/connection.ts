@@ -320,7 +320,9 @@ export async function forgetDatabase(name: string, config: SyncConfig): Promise<
   const db = config.databases[name];
   if (!db) return;
   await Promise.all(
-    ['ro', 'rw'].map(async (mode) => (await pools.delete(poolKey(name, db, mode))?.catch(() => undefined))?.end()),
+    ['ro', 'rw'].map(async (mode) =>
+      (await pools.delete(poolKey(name, db, mode))?.catch(() => undefined))?.end(),
+    ),
   );
 }
 

@@ -42,7 +42,7 @@ export function dialectFor(version: string): Dialect {
           `SET SESSION max_statement_time = ${(Math.max(ms, 1000) / 1000).toFixed(3)}, innodb_lock_wait_timeout = ${seconds(ms)}`,
         readOnlySession,
         sessionInit: [],
-        identitySql: 'SELECT CONCAT_WS(\':\', @@hostname, @@port, @@server_id) AS id',
+        identitySql: "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id) AS id",
         changesPerTransaction: Number.POSITIVE_INFINITY,
       };
     case 'mysql':
@@ -64,7 +64,7 @@ export function dialectFor(version: string): Dialect {
         readOnlySession,
         // Lets offline AUTO_RANDOM keys take the online values; must precede any write.
         sessionInit: ['SET @@session.allow_auto_random_explicit_insert = 1'],
-        identitySql: 'SELECT CONCAT_WS(\':\', @@hostname, @@port, @@server_id) AS id',
+        identitySql: "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id) AS id",
         changesPerTransaction: 2_000,
       };
   }

@@ -1,4 +1,3 @@
-import type { Querier } from './connection';
 import type { OfflineTarget } from './guard';
 
 /** One of cdc-mirror's own tables in the `cdc_mirror` schema of an offline database. */
@@ -39,7 +38,10 @@ export function ensureTable(target: OfflineTarget, table: BookkeepingTable): Pro
       );
       for (const [column, clause] of added) {
         if (!have.has(column)) {
-          await target.execute({ sql: `ALTER TABLE \`cdc_mirror\`.\`${table.name}\` ADD COLUMN ${clause}`, params: [] });
+          await target.execute({
+            sql: `ALTER TABLE \`cdc_mirror\`.\`${table.name}\` ADD COLUMN ${clause}`,
+            params: [],
+          });
         }
       }
     })();
@@ -64,7 +66,6 @@ export async function selectOrEmpty<T>(run: () => Promise<T[]>): Promise<T[]> {
     throw err;
   }
 }
-
 
 /** Now as DATETIME(6) text in UTC (the sessions run with time_zone '+00:00'). */
 export const utcNow = (): string => new Date().toISOString().replace('T', ' ').replace('Z', '');

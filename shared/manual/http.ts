@@ -112,8 +112,10 @@ const STATUSES = new Set(['open', 'resolved', 'superseded']);
 
 function listOptions(q: Record<string, string | undefined>) {
   const limit = q.limit === undefined ? 100 : Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit is a whole number from 1 to 1000');
-  if (q.status !== undefined && !STATUSES.has(q.status)) throw invalid('status is one of open, resolved, superseded');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw invalid('limit is a whole number from 1 to 1000');
+  if (q.status !== undefined && !STATUSES.has(q.status))
+    throw invalid('status is one of open, resolved, superseded');
   if (q.afterId !== undefined && !/^\d{1,20}$/.test(q.afterId)) throw invalid('afterId is a dead-letter id');
   return {
     limit,
@@ -187,13 +189,17 @@ const KIND_STATUS: Record<ManualSyncError['kind'], number> = {
 };
 
 export function errorResponse(err: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
-  if (err instanceof ConditionRejectedError) return json(err.statusCode, { error: err.message, reason: err.reason });
-  if (err instanceof ManualSyncError) return json(KIND_STATUS[err.kind], { error: err.message, ...(err.details ?? {}) });
-  if (err instanceof DeadLetterError) return json(err.kind === 'not-found' ? 404 : 409, { error: err.message });
+  if (err instanceof ConditionRejectedError)
+    return json(err.statusCode, { error: err.message, reason: err.reason });
+  if (err instanceof ManualSyncError)
+    return json(KIND_STATUS[err.kind], { error: err.message, ...(err.details ?? {}) });
+  if (err instanceof DeadLetterError)
+    return json(err.kind === 'not-found' ? 404 : 409, { error: err.message });
   if (err instanceof OnlineTargetError) return json(403, { error: err.message });
   if (err instanceof UnknownDatabaseError) return json(403, { error: err.message });
   if (err instanceof GuardUnverifiedError) return json(503, { error: err.message, requestId });
-  const routeMissing = (err as { statusCode?: number; cause?: { package?: string } }).cause?.package === '@middy/http-router';
+  const routeMissing =
+    (err as { statusCode?: number; cause?: { package?: string } }).cause?.package === '@middy/http-router';
   if (routeMissing) return json(404, { error: 'no such route' });
   logger.error('manual sync request failed', {
     error: { name: (err as Error)?.name, message: redactMessage(err) },
@@ -206,7 +212,8 @@ const router = httpRouterHandler<APIGatewayProxyEventV2, APIGatewayProxyStructur
     method: r.method,
     path: r.path,
     handler: (event: APIGatewayProxyEventV2, context: Context) => {
-      const { config, identity } = (context as Context & { cdcMirror: Pick<Request, 'config' | 'identity'> }).cdcMirror;
+      const { config, identity } = (context as Context & { cdcMirror: Pick<Request, 'config' | 'identity'> })
+        .cdcMirror;
       return r.handler({ event, context, config, identity });
     },
   })),

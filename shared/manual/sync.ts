@@ -88,7 +88,8 @@ function parseRef(name: string): TableRef {
   const [schema = '', table = ''] = name.split('.');
   for (const part of [schema, table]) {
     const problem = identifierProblem(part);
-    if (problem) throw new ManualSyncError('invalid', `"${part.slice(0, 80)}" is not a table name: it ${problem}`);
+    if (problem)
+      throw new ManualSyncError('invalid', `"${part.slice(0, 80)}" is not a table name: it ${problem}`);
   }
   return { schema, table };
 }
@@ -96,14 +97,17 @@ function parseRef(name: string): TableRef {
 function findEntry(config: SyncConfig, source: string, ref: TableRef): ManualEntry {
   const db = config.databases[source];
   if (!db) throw new ManualSyncError('forbidden', `source "${source}" is not a configured database`);
-  if (db.role !== 'online') throw new ManualSyncError('forbidden', `source "${source}" is not an online database`);
+  if (db.role !== 'online')
+    throw new ManualSyncError('forbidden', `source "${source}" is not an online database`);
   if (isSystemSchema(ref.schema)) {
     throw new ManualSyncError('forbidden', `schema ${ref.schema} is a system schema: never copied`);
   }
   const entries = config.manual.filter((e) => e.source === source);
-  if (entries.length === 0) throw new ManualSyncError('forbidden', `no manual entry allows copying from "${source}"`);
+  if (entries.length === 0)
+    throw new ManualSyncError('forbidden', `no manual entry allows copying from "${source}"`);
   const entry = entries.find((e) => tableAllowed(e.tables, ref));
-  if (!entry) throw new ManualSyncError('forbidden', `table ${tableName(ref)} is not allowed for source "${source}"`);
+  if (!entry)
+    throw new ManualSyncError('forbidden', `table ${tableName(ref)} is not allowed for source "${source}"`);
   if (isSystemSchema(mapTable(entry.schemas, ref).schema)) {
     throw new ManualSyncError('forbidden', `table ${tableName(ref)} maps to a system schema: never written`);
   }
@@ -120,7 +124,10 @@ async function schemaOr404(
     return await getTableSchema(db, db, ref, ttlMs);
   } catch (err) {
     if ((err as Error).name === 'TableNotFoundError') {
-      throw new ManualSyncError('not-found', `table ${tableName(ref)} does not exist on the ${side} database`);
+      throw new ManualSyncError(
+        'not-found',
+        `table ${tableName(ref)} does not exist on the ${side} database`,
+      );
     }
     throw err;
   }
@@ -142,7 +149,10 @@ async function prepare(
   const onlineTable = await schemaOr404(online, onlineRef, 'online', ttl);
   const offlineTable = await schemaOr404(offline, mapTable(entry.schemas, onlineRef), 'offline', ttl);
   if (onlineTable.identity.length === 0 || offlineTable.identity.length === 0) {
-    throw new ManualSyncError('unprocessable', `table ${req.table} has no primary key or NOT NULL unique key`);
+    throw new ManualSyncError(
+      'unprocessable',
+      `table ${req.table} has no primary key or NOT NULL unique key`,
+    );
   }
   const offlineCols = new Map(
     offlineTable.columns.filter((c) => !c.generated).map((c) => [c.name.toLowerCase(), c.name]),
@@ -153,7 +163,10 @@ async function prepare(
   const carried = new Set(pairs.map((p) => p.offline));
   const missingKey = offlineTable.identity.filter((c) => !carried.has(c));
   if (missingKey.length)
-    throw new ManualSyncError('unprocessable', `offline key column(s) ${missingKey.join(', ')} do not exist online`);
+    throw new ManualSyncError(
+      'unprocessable',
+      `offline key column(s) ${missingKey.join(', ')} do not exist online`,
+    );
   // Parsed against the online table's real columns before anything is sent to a server.
   const condition = compileCondition(
     req.where,
@@ -272,14 +285,16 @@ async function writeChunk(
   remainingMs: () => number,
 ): Promise<void> {
   const toWrite = plan.rows.filter((r) => r.action === 'insert' || r.action === 'update').map((r) => r.row);
-  await p.offline.session(remainingMs, (s) => s.transaction(async (tx) => {
-    const parts =
-      mode === 'replace'
-        ? assembleReplaceParts(p.offlineTable, toWrite)
-        : assembleUpsertParts(p.offlineTable, toWrite, p.offline.dialect);
-    for (const part of parts) await tx.execute(part.statement);
-    await updateJob(tx, jobId, { ...countsOf(plan), cursor: plan.nextCursor });
-  }));
+  await p.offline.session(remainingMs, (s) =>
+    s.transaction(async (tx) => {
+      const parts =
+        mode === 'replace'
+          ? assembleReplaceParts(p.offlineTable, toWrite)
+          : assembleUpsertParts(p.offlineTable, toWrite, p.offline.dialect);
+      for (const part of parts) await tx.execute(part.statement);
+      await updateJob(tx, jobId, { ...countsOf(plan), cursor: plan.nextCursor });
+    }),
+  );
 }
 
 export interface SyncAnswer {
@@ -310,7 +325,10 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
   const parsed = syncRequestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ManualSyncError('invalid', `invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`);
+    throw new ManualSyncError(
+      'invalid',
+      `invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message}`,
+    );
   }
   const req = parsed.data;
   const started = Date.now();
@@ -330,10 +348,14 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
   };
   if (matched > p.limit) {
     await createJob(p.offline, { ...base, status: 'refused', error: `matches more than ${p.limit} rows` });
-    throw new ManualSyncError('unprocessable', `the condition matches more than ${p.limit} rows; narrow it or raise "limit"`, {
-      matchedAtLeast: matched,
-      limit: p.limit,
-    });
+    throw new ManualSyncError(
+      'unprocessable',
+      `the condition matches more than ${p.limit} rows; narrow it or raise "limit"`,
+      {
+        matchedAtLeast: matched,
+        limit: p.limit,
+      },
+    );
   }
   const jobId = await createJob(p.offline, { ...base, status: 'running' });
   if (req.dryRun) {

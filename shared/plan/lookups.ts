@@ -18,7 +18,8 @@ export async function existingKeys(
   const present = new Set<string>();
   if (rows.length === 0) return present;
   const found: SqlRow[] = [];
-  for (const stmt of assembleSelectByKeys(table, id, rows, id)) found.push(...(await q.select(stmt.sql, stmt.params)));
+  for (const stmt of assembleSelectByKeys(table, id, rows, id))
+    found.push(...(await q.select(stmt.sql, stmt.params)));
   const match = rowMatcher(table, found, id);
   for (const row of rows) if (match(row)) present.add(keyString(table, row, id));
   return present;
@@ -53,7 +54,9 @@ export async function findCollisions(
     }
     if (holders.size === 0) continue;
     const wanted = [...holders.values()].flat();
-    for (const stmt of assembleSelectByKeys(table, uk.columns, wanted, [...new Set([...id, ...uk.columns])])) {
+    for (const stmt of assembleSelectByKeys(table, uk.columns, wanted, [
+      ...new Set([...id, ...uk.columns]),
+    ])) {
       for (const other of await q.select(stmt.sql, stmt.params)) {
         for (const holder of holders.get(looseKeyString(table, other, uk.columns)) ?? []) {
           const holderKey = keyString(table, holder, id);

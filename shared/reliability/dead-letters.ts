@@ -120,7 +120,10 @@ export async function storeDeadLetters(
   letters: readonly DeadLetter[],
   maxAllowedPacket: number,
 ): Promise<void> {
-  const payloadBudget = Math.max(1024, Math.floor((maxAllowedPacket - 256 * 1024) / 2) - LIMITS.key - LIMITS.error);
+  const payloadBudget = Math.max(
+    1024,
+    Math.floor((maxAllowedPacket - 256 * 1024) / 2) - LIMITS.key - LIMITS.error,
+  );
   const ts = utcNow();
   for (const l of letters) {
     const position = [
@@ -154,7 +157,6 @@ export async function storeDeadLetters(
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_TAIL}`,
         params: full,
       });
-      continue;
     } catch (err) {
       if (classifyError(err) === 'transient') throw err;
       logger.warn('dead letter stored without its payload', {
@@ -264,7 +266,10 @@ export async function listDeadLetters(q: ReadQuerier, opts: ListOptions): Promis
     params.push(opts.afterId);
   }
   const rows = await selectOrEmpty(() =>
-    q.select(`SELECT * FROM ${DEAD_LETTER_TABLE} WHERE ${where} ORDER BY id LIMIT ${Math.floor(opts.limit)}`, params),
+    q.select(
+      `SELECT * FROM ${DEAD_LETTER_TABLE} WHERE ${where} ORDER BY id LIMIT ${Math.floor(opts.limit)}`,
+      params,
+    ),
   );
   return rows.map(toStored);
 }

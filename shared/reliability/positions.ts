@@ -42,7 +42,11 @@ export function ensurePositionsTable(target: OfflineTarget): Promise<void> {
 export const partitionLabel = (p: { topic: string; partition: number }) => `${p.topic}-${p.partition}`;
 
 /** Moves each partition's applied offset forward (never back: a replayed dead letter is older). */
-export async function recordApplied(q: Querier, target: string, offsets: readonly PartitionOffset[]): Promise<void> {
+export async function recordApplied(
+  q: Querier,
+  target: string,
+  offsets: readonly PartitionOffset[],
+): Promise<void> {
   for (const o of offsets) {
     await q.execute({
       sql: `INSERT INTO \`cdc_mirror\`.\`positions\` (target, topic, kafka_partition, applied_offset, updated_at)
@@ -53,7 +57,12 @@ export async function recordApplied(q: Querier, target: string, offsets: readonl
   }
 }
 
-export async function recordDdlFence(q: Querier, target: string, at: PartitionOffset, hash: string): Promise<void> {
+export async function recordDdlFence(
+  q: Querier,
+  target: string,
+  at: PartitionOffset,
+  hash: string,
+): Promise<void> {
   await q.execute({
     sql: `INSERT INTO \`cdc_mirror\`.\`positions\` (target, topic, kafka_partition, applied_offset, ddl_offset, ddl_hash, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE applied_offset = GREATEST(applied_offset, VALUES(applied_offset)),

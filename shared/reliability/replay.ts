@@ -1,5 +1,5 @@
 import { planBatch } from '../cdc/plan-batch';
-import { type TargetResult, TargetApplier } from '../cdc/target-applier';
+import { TargetApplier, type TargetResult } from '../cdc/target-applier';
 import type { SyncConfig } from '../config/schema';
 import { getWriteTarget } from '../db/guard';
 import { getDeadLetter, markDeadLetter, type StoredDeadLetter } from './dead-letters';
@@ -43,7 +43,10 @@ export async function replayDeadLetter(
     );
   }
   if (letter.valueTruncated) {
-    throw new DeadLetterError('truncated', `dead letter ${id} kept only part of its payload: it cannot be replayed`);
+    throw new DeadLetterError(
+      'truncated',
+      `dead letter ${id} kept only part of its payload: it cannot be replayed`,
+    );
   }
   const entry = config.cdc.find((e) => e.topics.includes(letter.topic) && e.target === target);
   const plan = planBatch(
