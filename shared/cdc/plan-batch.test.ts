@@ -95,19 +95,16 @@ describe('planBatch', () => {
     ['system schemas are never mirrored', [rec(1, dbz('c', 'global_priv', { Host: '%' }, 'mysql'))], []],
     ['tombstones are filtered', [rec(1, null)], []],
   ])('%s', (_name, records, expected) => {
-    const plan = planBatch(records, config);
+    const plan = planBatch(records);
     expect(plan.targets.flatMap((t) => t.items.map(view))).toEqual(expected);
   });
 
   it('keeps targets apart and filters what a table pattern excludes', () => {
-    const plan = planBatch(
-      [
-        rec(1, dbz('c', 'cfg', { id: 1 })),
-        rec(2, dbz('c', 'keep_me', { id: 1 }), 'other'),
-        rec(3, dbz('c', 'drop', { id: 1 }), 'other'),
-      ],
-      config,
-    );
+    const plan = planBatch([
+      rec(1, dbz('c', 'cfg', { id: 1 })),
+      rec(2, dbz('c', 'keep_me', { id: 1 }), 'other'),
+      rec(3, dbz('c', 'drop', { id: 1 }), 'other'),
+    ]);
     expect(plan.targets.map((t) => [t.target, t.items.map(view)])).toEqual([
       ['off', ['insert shop_test.cfg@1']],
       ['off2', ['insert shop.keep_me@2']],
@@ -139,15 +136,12 @@ describe('flattenRecords', () => {
 });
 
 describe('segmentItems', () => {
-  const plan = planBatch(
-    [
-      rec(1, dbz('c', 'cfg', { id: 1 })),
-      rec(2, dbz('c', 'cfg', { id: 2 })),
-      rec(3, canalDdl('DROP TABLE cfg')),
-      rec(4, dbz('c', 'cfg', { id: 3 })),
-    ],
-    config,
-  );
+  const plan = planBatch([
+    rec(1, dbz('c', 'cfg', { id: 1 })),
+    rec(2, dbz('c', 'cfg', { id: 2 })),
+    rec(3, canalDdl('DROP TABLE cfg')),
+    rec(4, dbz('c', 'cfg', { id: 3 })),
+  ]);
   const items = plan.targets[0]?.items ?? [];
 
   it('cuts at each DDL and never reorders', () => {

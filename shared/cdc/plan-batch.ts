@@ -62,6 +62,8 @@ export interface BatchPlan {
   records: number;
   changes: number;
   filtered: number;
+  /** Where the first filtered records were and why (for the log; a filtered topic can be busy). */
+  filteredSample: { position: SourcePosition; reason: string }[];
   /** Oldest source commit time among the changes (for replication lag). */
   oldestEventMs?: number;
 }
@@ -118,8 +120,18 @@ function badName(ref: TableRef): string | undefined {
   return undefined;
 }
 
-export function planBatch(records: readonly KafkaRecordRef[], config: SyncConfig): BatchPlan {
-  const plan: BatchPlan = { targets: [], records: records.length, changes: 0, filtered: 0 };
+export function planBatch(records: readonly KafkaRecordRef[]): BatchPlan {
+  const plan: BatchPlan = {
+    targets: [],
+    records: records.length,
+    changes: 0,
+    filtered: 0,
+    filteredSample: [],
+  };
+  const filter = (position: SourcePosition, reason: string) => {
+    plan.filtered += 1;
+    if (plan.filteredSample.length < 20) plan.filteredSample.push({ position, reason });
+  };
   const byTarget = new Map<string, TargetBatch>();
   const batchOf = (target: string) => {
     let b = byTarget.get(target);
@@ -133,7 +145,7 @@ export function planBatch(records: readonly KafkaRecordRef[], config: SyncConfig
   for (const record of records) {
     const entry = record.entry;
     if (!entry) {
-      plan.filtered += 1;
+      filter(record.position, 'no cdc entry routes this topic');
       continue;
     }
     const batch = batchOf(entry.target);
@@ -170,7 +182,7 @@ export function planBatch(records: readonly KafkaRecordRef[], config: SyncConfig
       }
       const routed = routeEvent(ev, entry);
       if (routed.kind === 'filtered') {
-        plan.filtered += 1;
+        filter(ev.position, routed.reason.slice(0, 300));
         continue;
       }
       const problem = badName(routed.kind === 'ddl' ? routed.table : routed.change.table);

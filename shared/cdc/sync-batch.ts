@@ -43,7 +43,7 @@ export async function applyRecords(
   remainingMs: () => number,
 ): Promise<BatchSummary> {
   const started = Date.now();
-  const plan = planBatch(records, config);
+  const plan = planBatch(records);
   const summary: BatchSummary = {
     records: plan.records,
     changes: plan.changes,
@@ -54,6 +54,12 @@ export async function applyRecords(
     tables: {},
     batchItemFailures: [],
   };
+  if (plan.filtered > 0) {
+    logger.info('records filtered', {
+      count: plan.filtered,
+      first: plan.filteredSample.map((f) => ({ position: positionLabel(f.position), reason: f.reason })),
+    });
+  }
   for (const batch of plan.targets) {
     const result = await TargetApplier.create(batch.target, config, remainingMs).apply(batch);
     summary.deadLettered += result.deadLettered;

@@ -49,18 +49,15 @@ export async function replayDeadLetter(
     );
   }
   const entry = config.cdc.find((e) => e.topics.includes(letter.topic) && e.target === target);
-  const plan = planBatch(
-    [
-      {
-        position: { topic: letter.topic, partition: letter.partition, offset: letter.offset, index: 0 },
-        key: letter.key,
-        value: letter.value,
-        entry,
-        onlyRowIndex: letter.rowIndex,
-      },
-    ],
-    config,
-  );
+  const plan = planBatch([
+    {
+      position: { topic: letter.topic, partition: letter.partition, offset: letter.offset, index: 0 },
+      key: letter.key,
+      value: letter.value,
+      entry,
+      onlyRowIndex: letter.rowIndex,
+    },
+  ]);
   const batch = plan.targets.find((t) => t.target === target);
   const result = batch ? await TargetApplier.create(target, config, remainingMs).apply(batch) : undefined;
   if (result?.failure) throw result.failure.error;
