@@ -47,6 +47,7 @@ const TRANSIENT_ERRNOS = new Set([
   1317, // query interrupted
   1836, // read-only mode
   1927, // connection killed (MariaDB)
+  1969, // statement ran past max_statement_time (MariaDB): the invocation's time bound
   2002, // can't connect via socket
   2003, // can't connect
   2006, // server has gone away

@@ -6,6 +6,13 @@ import type { SqlValue, Statement } from '../types';
  * an allowlist (columns of the table, literals, comparisons, IN lists, BETWEEN, IS NULL, LIKE,
  * AND/OR/NOT, parentheses) and rebuilt from the tree with `?` parameters and quoted identifiers.
  * The text itself never reaches a server. Everything else is refused with the reason.
+ *
+ * A small lexer reads the text as MySQL would (default sql_mode: backslash escapes on, `"` quotes a
+ * string): it refuses comments, `;` and backslashes outside string literals, and gives each literal's
+ * exact value: string values unescaped as MySQL does, numbers as their source digits (the parser's own
+ * values are floats). The tree walk then takes the lexer's literals in order and checks each against the
+ * tree's; any disagreement refuses the condition. Numbers must be plain decimals: exponents, hex and bit
+ * literals are refused.
  */
 export class ConditionRejectedError extends Error {
   override name = 'ConditionRejectedError';
@@ -29,12 +36,15 @@ const LITERAL_TYPES = new Set([
   'null',
 ]);
 const PLACEHOLDER_TABLE = '__cdc_mirror_condition__';
+/** The widest DECIMAL every supported server casts to: 65 digits, 30 of them after the point (MySQL). */
+const MAX_PRECISION = 65;
+const MAX_SCALE = 30;
 
 const reject = (reason: string, status: 400 | 422 = 422): never => {
   throw new ConditionRejectedError(reason, status);
 };
 
-/** Cheap checks on the raw text, before the parser sees it: what could smuggle a second statement or hide text. */
+/** Checks on the whole text: what no literal may hold either. */
 function screenText(where: string): void {
   if (where.trim() === '') reject('the condition is empty', 400);
   if (where.length > MAX_LENGTH) reject(`the condition is longer than ${MAX_LENGTH} characters`, 400);
@@ -46,16 +56,122 @@ function screenText(where: string): void {
   if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u0085\u00A0\u2028\u2029\uFEFF]/.test(where)) {
     reject('control or invisible characters are not allowed', 400);
   }
-  if (where.includes(';')) reject('";" is not allowed: one condition, no further statements');
-  if (/--|#|\/\*|\*\//.test(where)) reject('comments are not allowed');
-  if (where.includes('\\'))
-    reject('backslashes are not allowed (write a quote inside a string as two quotes)');
-  // Backticks only around a plain column name; look-alike quotes never.
-  if (
-    /[\u2018\u2019\u201A\u201B\u201C\u201D\u02BC\uFF07\uFF02`]/.test(where.replace(/`[A-Za-z0-9_$]+`/g, ''))
-  ) {
-    reject('unusual quote characters are not allowed');
+}
+
+/** A literal as MySQL reads it from the text: a string's value, a number's exact digits. */
+type Lexed = { kind: 'string'; quote: "'" | '"'; value: string } | { kind: 'number'; text: string };
+
+/** MySQL's escapes (default sql_mode, no NO_BACKSLASH_ESCAPES); any other `\x` is `x`. */
+const ESCAPES: Record<string, string> = {
+  '0': '\u0000',
+  b: '\b',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  Z: '\u001A',
+  // MySQL keeps the backslash before % and _ so that LIKE patterns can match them literally.
+  '%': '\\%',
+  _: '\\_',
+};
+
+/** The value of a string literal's body: backslash escapes and doubled quotes resolved as MySQL does. */
+export function unescapeMySqlString(body: string, quote: "'" | '"'): string {
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i] as string;
+    const next = body[i + 1];
+    if (ch === '\\' && next !== undefined) {
+      out += ESCAPES[next] ?? next;
+      i++;
+    } else if (ch === quote && next === quote) {
+      out += quote;
+      i++;
+    } else {
+      out += ch;
+    }
   }
+  return out;
+}
+
+const LOOKALIKE_QUOTES = /[\u2018\u2019\u201A\u201B\u201C\u201D\u02BC\uFF07\uFF02]/;
+const WORD = /[0-9A-Za-z_$\u0080-\uFFFF]+/y;
+const NUMBER = /\d+(?:\.\d*)?(?:[eE][+-]?\d+)?/y;
+
+const sticky = (re: RegExp, text: string, at: number): string => {
+  re.lastIndex = at;
+  return re.exec(text)?.[0] ?? '';
+};
+
+/**
+ * Reads the text as MySQL's lexer does, so that string boundaries, comments and `;` are judged where
+ * the server would see them (a `;` inside a string is data; outside one it is a second statement).
+ * Returns the string and number literals in source order; the tree walk consumes them one by one.
+ */
+function lexLiterals(where: string): Lexed[] {
+  const literals: Lexed[] = [];
+  let prev = ''; // the previous token, to give a number the sign the parser folded into it
+  let i = 0;
+  while (i < where.length) {
+    const c = where[i] as string;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      for (;;) {
+        if (j >= where.length) return reject('not a valid condition: a string is not closed', 400);
+        if (where[j] === '\\') j += 2;
+        else if (where[j] === c && where[j + 1] === c) j += 2;
+        else if (where[j] === c) break;
+        else j++;
+      }
+      literals.push({ kind: 'string', quote: c, value: unescapeMySqlString(where.slice(i + 1, j), c) });
+      prev = 'literal';
+      i = j + 1;
+      continue;
+    }
+    if (c === '`') {
+      const end = where.indexOf('`', i + 1);
+      if (end < 0) reject('not a valid condition: a quoted name is not closed', 400);
+      if (!/^[A-Za-z0-9_$]+$/.test(where.slice(i + 1, end)) || where[end + 1] === '`') {
+        reject('backticks are not allowed except around a plain column name');
+      }
+      prev = 'name';
+      i = end + 1;
+      continue;
+    }
+    if (where.startsWith('/*!', i)) reject('executable comments ("/*!") are not allowed');
+    if (c === '#' || /^(--|\/\*|\*\/)/.test(where.slice(i, i + 2))) reject('comments are not allowed');
+    if (c === ';') reject('";" is not allowed: one condition, no further statements');
+    if (c === '\\') reject('backslashes are not allowed outside string literals');
+    if (LOOKALIKE_QUOTES.test(c)) reject('unusual quote characters are not allowed');
+    const word = sticky(WORD, where, i);
+    if (/^\d+$/.test(word)) {
+      const text = sticky(NUMBER, where, i);
+      if (/[eE]/.test(text)) reject(`number "${text}" is not a plain decimal (no exponents)`);
+      literals.push({ kind: 'number', text: prev === '-' ? `-${text}` : text });
+      prev = 'literal';
+      i += text.length;
+      continue;
+    }
+    if (word) {
+      const after = where[i + word.length];
+      if (/^0x[0-9a-f]+$|^0b[01]+$/i.test(word) || (/^[xb]$/i.test(word) && after === "'")) {
+        reject('hex and bit literals are not allowed');
+      }
+      // MySQL reads 1e3 and 1e+3 as numbers; the parser would take the first for a column name.
+      if (/^\d+e\d+$/i.test(word) || (/^\d+e$/i.test(word) && /^[+-]\d/.test(where.slice(i + word.length)))) {
+        reject(`number "${word}" is not a plain decimal (no exponents)`);
+      }
+      prev = 'word';
+      i += word.length;
+      continue;
+    }
+    prev = c;
+    i++;
+  }
+  return literals;
 }
 
 type Node = { type?: string; [k: string]: unknown };
@@ -68,17 +184,65 @@ interface Built {
 class ConditionCompiler {
   private readonly params: SqlValue[] = [];
   private readonly columns: Map<string, string>;
+  private consumed = 0;
 
   constructor(
     columns: readonly string[],
     private readonly quote: (name: string) => string,
+    /** The text's literals in source order; the walk visits the tree's literals in the same order. */
+    private readonly literals: readonly Lexed[],
   ) {
     this.columns = new Map(columns.map((c) => [c.toLowerCase(), c]));
   }
 
   compile(node: unknown): Built {
     const sql = this.boolean(node as Node);
+    if (this.consumed !== this.literals.length) this.ambiguous();
     return { sql, params: this.params };
+  }
+
+  /** The lexer and the parser read the text differently: neither reading can be trusted. */
+  private ambiguous(): never {
+    return reject('the condition could not be read unambiguously');
+  }
+
+  /** The next literal of the text, which must be the one the tree holds at this point. */
+  private take<K extends Lexed['kind']>(kind: K): Extract<Lexed, { kind: K }> {
+    const lexed = this.literals[this.consumed++];
+    if (lexed?.kind !== kind) this.ambiguous();
+    return lexed as Extract<Lexed, { kind: K }>;
+  }
+
+  /** A number travels as its exact source text, cast to a DECIMAL just wide enough to hold it. */
+  private number(node: Node): string {
+    const { text } = this.take('number');
+    // The parser's value is a float (or its rounded text): close enough to prove it is the same literal.
+    const a = Number(node.value);
+    const b = Number(text);
+    if (!(a === b || Math.abs(a - b) <= Math.abs(b) * 1e-12)) this.ambiguous();
+    const m = /^-?(\d+)(?:\.(\d+))?$/.exec(text);
+    if (!m) return reject(`number "${text}" is not a plain decimal`);
+    const scale = m[2]?.length ?? 0;
+    const precision = Math.max(1, (m[1] as string).replace(/^0+/, '').length) + scale;
+    if (precision > MAX_PRECISION || scale > MAX_SCALE) {
+      reject(
+        `number "${text}" has more digits than can be kept exactly (at most ${MAX_PRECISION}, ${MAX_SCALE} after the point)`,
+      );
+    }
+    this.params.push(text);
+    // A bare string parameter would be compared with a DECIMAL column as a double on MySQL (and in
+    // MariaDB's BETWEEN): 1.00000000000000000001 would then equal 1. The cast keeps the comparison exact.
+    return `CAST(? AS DECIMAL(${precision},${scale}))`;
+  }
+
+  private string(node: Node, quote: "'" | '"'): string {
+    const lexed = this.take('string');
+    // node-sql-parser leaves most escapes in its value (and resolves a few): resolving the rest must
+    // give the lexer's value, or the two did not read the same literal.
+    if (lexed.quote !== quote || unescapeMySqlString(String(node.value), quote) !== lexed.value) {
+      this.ambiguous();
+    }
+    return lexed.value;
   }
 
   private column(node: Node): string {
@@ -94,7 +258,8 @@ class ConditionCompiler {
     return this.quote(real as string);
   }
 
-  private literal(node: Node): SqlValue {
+  /** Binds a literal as a parameter; returns the SQL that stands for it. */
+  private literal(node: Node): string {
     // Default deny: a literal carries a type and a value, nothing more (no COLLATE suffix, no charset).
     const extra = Object.keys(node).filter(
       (k) => !['type', 'value', 'parentheses'].includes(k) && node[k] != null,
@@ -106,26 +271,18 @@ class ConditionCompiler {
           : `${extra.join(', ')} is not allowed`,
       );
     switch (node.type) {
-      case 'number': {
-        const v = node.value;
-        const text = String(v);
-        if (!/^-?\d+(\.\d+)?$/.test(text)) reject(`number "${text}" is not a plain decimal`);
-        if (typeof v === 'number' && !Number.isSafeInteger(v) && text.replace(/\D/g, '').length > 15) {
-          reject(`number "${text}" has more digits than can be kept exactly`);
-        }
-        return text;
-      }
-      case 'bigint': {
-        const text = String(node.value);
-        if (!/^-?\d+(\.\d+)?$/.test(text)) reject(`number "${text}" is not a plain decimal`);
-        return text;
-      }
+      case 'number':
+      case 'bigint':
+        return this.number(node);
       case 'single_quote_string':
-        return String(node.value).replaceAll("''", "'");
+        this.params.push(this.string(node, "'"));
+        return '?';
       case 'double_quote_string':
-        return String(node.value).replaceAll('""', '"');
+        this.params.push(this.string(node, '"'));
+        return '?';
       case 'bool':
-        return node.value ? '1' : '0';
+        this.params.push(node.value ? '1' : '0');
+        return '?';
       case 'null':
         return reject('NULL can only be tested with IS NULL or IS NOT NULL');
       case 'hex_string':
@@ -178,8 +335,7 @@ class ConditionCompiler {
     if (node.type === 'expr_list' || node.type === 'binary_expr' || node.type === 'unary_expr')
       reject(this.describe(node));
     if ((node as { ast?: unknown }).ast) reject('subqueries are not allowed');
-    this.params.push(this.literal(node));
-    return { sql: '?', isColumn: false };
+    return { sql: this.literal(node), isColumn: false };
   }
 
   private boolean(node: Node): string {
@@ -221,8 +377,7 @@ class ConditionCompiler {
           reject(`${op} lists may hold literals only`);
         }
         if ((item as { ast?: unknown }).ast || item.type === 'select') reject('subqueries are not allowed');
-        this.params.push(this.literal(item));
-        return '?';
+        return this.literal(item);
       });
       return `(${col} ${op} (${marks.join(', ')}))`;
     }
@@ -246,8 +401,7 @@ class ConditionCompiler {
       if (right.type !== 'single_quote_string' && right.type !== 'double_quote_string') {
         return reject(`${op} needs a string pattern`);
       }
-      this.params.push(this.literal(right));
-      return `(${col} ${op} ?)`;
+      return `(${col} ${op} ${this.literal(right)})`;
     }
     return reject(`operator ${op} is not allowed`);
   }
@@ -274,6 +428,7 @@ export function compileCondition(
 ): Statement {
   if (typeof where !== 'string') reject('the condition must be a string', 400);
   screenText(where);
+  const literals = lexLiterals(where);
   let ast: unknown;
   try {
     ast = parser.astify(`SELECT * FROM ${PLACEHOLDER_TABLE} WHERE ${where}`, { database: 'MySQL' });
@@ -310,5 +465,5 @@ export function compileCondition(
     if (present) reject(`${clause.toUpperCase()} is not allowed in a condition`);
   }
   if (!select.where) reject('the condition is empty', 400);
-  return new ConditionCompiler(columns, quoteIdentifier).compile(select.where);
+  return new ConditionCompiler(columns, quoteIdentifier, literals).compile(select.where);
 }
