@@ -28,13 +28,14 @@ describe('compileCondition', () => {
   });
 
   it('never lets the input text through: every literal becomes a parameter', () => {
-    const { sql } = compile("name = 'x'' OR ''1''=''1' AND id IN (1, 2)");
-    expect(sql).toBe('((`name` = ?) AND (`id` IN (?, ?)))');
+    const { sql, params } = compile("name = 'x'' OR ''1''=''1' AND id IN (1, 2)");
+    expect(sql).toBe('((`name` = ?) AND (`id` IN (CAST(? AS DECIMAL(1,0)), CAST(? AS DECIMAL(1,0)))))');
     expect(sql).not.toMatch(/OR|'/);
+    expect(params).toEqual(["x' OR '1'='1", '1', '2']);
   });
 
   it('quotes identifiers through the one helper', () => {
     const { sql } = compileCondition('weird = 1', ['we`ird'.replace('`', ''), 'weird'], (n) => `[${n}]`);
-    expect(sql).toBe('([weird] = ?)');
+    expect(sql).toBe('([weird] = CAST(? AS DECIMAL(1,0)))');
   });
 });
