@@ -52,20 +52,12 @@ describe('architecture', () => {
         // @ts-expect-error a read transaction hands out reads only
         q.execute({ sql: 'DELETE FROM t', params: [] });
       });
-      // @ts-expect-error the writer takes a Querier that can write, which an online database is not
-      new writer(
-        online,
-        undefined as never,
-        undefined as never,
-        'overwrite',
-        undefined as never,
-        undefined as never,
-        undefined as never,
-      );
+      // @ts-expect-error the writer's querier can write, which an online database cannot
+      const writerQuerier: ConstructorParameters<typeof writer>[0] = online;
       // @ts-expect-error an OfflineTarget is made by getWriteTarget alone
       new (offline.constructor as typeof OfflineTarget)(undefined as never);
       const q: Querier | undefined = undefined;
-      return q;
+      return [q, writerQuerier];
     };
     expect(typeof _compileOnly).toBe('function');
   });

@@ -149,7 +149,7 @@ async function openPool(
     typeCast: exactTypeCast,
     ...(db.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
   });
-  let setup: string[] = [SESSION_INIT, ...(readOnly ? ['SET SESSION TRANSACTION READ ONLY'] : [])];
+  let setup: string[] = [SESSION_INIT];
   let identitySql: string | undefined;
   let identity: string | undefined;
   // The callback pool emits 'connection' for every new connection, before any query of ours on it.
@@ -163,21 +163,31 @@ async function openPool(
       });
     }
   });
+  let first: PoolConnection | undefined;
   try {
-    const [[meta]] = (await pool.query('SELECT VERSION() AS v, @@max_allowed_packet AS p')) as [
+    // Learn the server on one connection and finish its setup by hand; every later connection gets the
+    // whole setup from the 'connection' handler above before it serves any query.
+    first = await pool.getConnection();
+    const [[meta]] = (await first.query('SELECT VERSION() AS v, @@max_allowed_packet AS p')) as [
       RowDataPacket[],
       FieldPacket[],
     ];
     const dialect = dialectFor(String(meta?.v));
-    setup = [...setup, ...dialect.sessionInit];
-    for (const sql of dialect.sessionInit) await pool.query(sql);
-    const [[id]] = (await pool.query(dialect.identitySql)) as [RowDataPacket[], FieldPacket[]];
+    const extra = [
+      ...(readOnly && dialect.readOnlySession ? [dialect.readOnlySession] : []),
+      ...dialect.sessionInit,
+    ];
+    for (const sql of extra) await first.query(sql);
+    setup = [SESSION_INIT, ...extra];
+    const [[id]] = (await first.query(dialect.identitySql)) as [RowDataPacket[], FieldPacket[]];
     const facts: ServerFacts = {
       name,
       dialect,
       identity: id?.id === null || id?.id === undefined || id.id === '' ? '' : String(id.id),
       maxAllowedPacket: Number(meta?.p) || 4 * 1024 * 1024,
     };
+    first.release();
+    first = undefined;
     return {
       pool,
       facts,
@@ -187,6 +197,7 @@ async function openPool(
       },
     };
   } catch (err) {
+    first?.release();
     await pool.end().catch(() => undefined);
     throw err;
   }
@@ -202,7 +213,7 @@ function onlineDatabase({ pool, facts }: OpenedPool): OnlineDatabase & { end(): 
       const conn = await pool.getConnection();
       try {
         await conn.query(facts.dialect.statementTimeout(timeoutMs));
-        await conn.query('START TRANSACTION READ ONLY');
+        await conn.query(facts.dialect.startReadOnlyTransaction);
         const q = querierOf(conn);
         // Only the read method crosses: the callback cannot reach execute().
         return await fn({ select: q.select });

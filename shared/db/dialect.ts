@@ -8,8 +8,13 @@ import type { ServerInfo } from '../types';
 export interface Dialect extends ServerInfo {
   /** SQL that bounds every following statement of the session to `ms` (writes included where the server can). */
   statementTimeout(ms: number): string;
-  /** Makes the session itself refuse writes: the server, not our code, stops a write to an online database. */
-  readonly readOnlySession: string;
+  /**
+   * Makes the session itself refuse writes: the server, not our code, stops a write to an online
+   * database. Null where the server accepts the syntax only (TiDB): there a SELECT-only user is the bound.
+   */
+  readonly readOnlySession: string | null;
+  /** Opens a transaction for reads; read-only where the server enforces it. */
+  readonly startReadOnlyTransaction: string;
   /** Extra session settings run on every new connection (after the shared exact-value settings). */
   readonly sessionInit: readonly string[];
   /** A query answering one row that identifies the server (for the never-write-online guard). */
@@ -33,6 +38,7 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 export function dialectFor(version: string): Dialect {
   const server = detectServer(version);
   const readOnlySession = 'SET SESSION TRANSACTION READ ONLY';
+  const startReadOnlyTransaction = 'START TRANSACTION READ ONLY';
   switch (server.kind) {
     case 'mariadb':
       return {
@@ -41,6 +47,7 @@ export function dialectFor(version: string): Dialect {
         statementTimeout: (ms) =>
           `SET SESSION max_statement_time = ${(Math.max(ms, 1000) / 1000).toFixed(3)}, innodb_lock_wait_timeout = ${seconds(ms)}`,
         readOnlySession,
+        startReadOnlyTransaction,
         sessionInit: [],
         identitySql: "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id) AS id",
         changesPerTransaction: Number.POSITIVE_INFINITY,
@@ -52,6 +59,7 @@ export function dialectFor(version: string): Dialect {
         statementTimeout: (ms) =>
           `SET SESSION max_execution_time = ${Math.max(1000, Math.floor(ms))}, innodb_lock_wait_timeout = ${seconds(ms)}`,
         readOnlySession,
+        startReadOnlyTransaction,
         sessionInit: [],
         identitySql: 'SELECT @@server_uuid AS id',
         changesPerTransaction: Number.POSITIVE_INFINITY,
@@ -61,7 +69,9 @@ export function dialectFor(version: string): Dialect {
         ...server,
         statementTimeout: (ms) =>
           `SET SESSION max_execution_time = ${Math.max(1000, Math.floor(ms))}, innodb_lock_wait_timeout = ${seconds(ms)}`,
-        readOnlySession,
+        // TiDB takes READ ONLY as syntax only (an error unless tidb_enable_noop_functions): nothing to rely on.
+        readOnlySession: null,
+        startReadOnlyTransaction: 'START TRANSACTION',
         // Lets offline AUTO_RANDOM keys take the online values; must precede any write.
         sessionInit: ['SET @@session.allow_auto_random_explicit_insert = 1'],
         identitySql: "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id) AS id",
