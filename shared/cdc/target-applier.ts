@@ -103,6 +103,11 @@ const offsetOf = (p: SourcePosition) => BigInt(p.offset);
  */
 export class TargetApplier {
   private readonly ttlMs: number;
+  /**
+   * Whether open dead letters may exist: read once per batch (a partition's batches never overlap, so a
+   * letter of an earlier batch has committed by then) and set when this batch stores one.
+   */
+  private openLetters = false;
 
   private constructor(
     readonly name: string,
@@ -159,6 +164,7 @@ export class TargetApplier {
         const t = await this.target();
         await ensureDeadLetterTable(t);
         await ensurePositionsTable(t);
+        this.openLetters = await hasOpenDeadLetters(t);
         return t;
       });
       const items = await this.retry(() => this.skipFenced(target, batch.items, result));
@@ -320,7 +326,7 @@ export class TargetApplier {
         }
         for (const writer of writers.values()) await writer.flush();
         await storeDeadLetters(tx, attempt.letters, target.maxAllowedPacket);
-        if (attempt.applied.length > 0 && (await hasOpenDeadLetters(tx))) {
+        if (attempt.applied.length > 0 && (this.openLetters || attempt.letters.length > 0)) {
           attempt.superseded = await markSuperseded(tx, attempt.applied);
         }
         await recordApplied(tx, this.name, lastOffsets(items));
@@ -341,6 +347,7 @@ export class TargetApplier {
       if (counts) counts.droppedColumns = all.size;
     }
     result.deadLettered += attempt.letters.length;
+    if (attempt.letters.length > 0) this.openLetters = true;
     result.superseded += attempt.superseded;
     result.conflicts.push(...attempt.conflicts);
     for (const l of attempt.letters) {
