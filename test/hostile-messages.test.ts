@@ -9,6 +9,7 @@ import { logger } from '../shared/observability';
 import { startThrowawayServer, type ThrowawayServer } from './harness/mysql-server';
 import { onlineUrl, rawConnection } from './support/env';
 import { mskEvent, type TestRecord } from './support/kafka';
+import { captureLogs } from './support/logs';
 
 /**
  * No record blocks a partition. One batch carries good records around more than thirty hostile ones:
@@ -20,7 +21,7 @@ import { mskEvent, type TestRecord } from './support/kafka';
 let offline: ThrowawayServer;
 let raw: Connection;
 let config: SyncConfig;
-let logged = '';
+let logs: ReturnType<typeof captureLogs>;
 
 const TOPIC = 'hostile';
 const dbz = (op: string, db: string, table: string, after: unknown, extra: Record<string, unknown> = {}) =>
@@ -118,14 +119,7 @@ beforeAll(async () => {
     },
     cdc: [{ topics: [TOPIC], target: 'offline', applyDdl: true }],
   });
-  logger.setLogLevel('INFO');
-  vi.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined);
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logged += String(chunk);
-      return true;
-    });
-  }
+  logs = captureLogs('INFO');
 }, 120_000);
 
 afterAll(async () => {
@@ -185,9 +179,9 @@ describe('a hostile batch', () => {
     expect(letters.every((l) => Number(l.attempts) === 1)).toBe(true);
 
     // Each one is logged with its position.
-    for (const offset of expectedDead) expect(logged).toContain(`${TOPIC}-0@${offset}`);
+    for (const offset of expectedDead) expect(logs.text()).toContain(`${TOPIC}-0@${offset}`);
     // Filtered ones too (the log names the first of them).
-    expect(logged).toMatch(/records filtered/);
+    expect(logs.text()).toMatch(/records filtered/);
 
     // The message too large for the server is kept cut, with its full length and hash.
     const hugeIndex = HOSTILE.findIndex(([what]) => what === 'a message larger than max_allowed_packet');

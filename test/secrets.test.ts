@@ -6,12 +6,13 @@ import { logger } from '../shared/observability';
 import { freePort } from './harness/mysql-server';
 import { offlineUrl, rawConnection, useConfig } from './support/env';
 import { lambdaContext, mskEvent } from './support/kafka';
+import { captureLogs } from './support/logs';
 
 type Handler = (event: unknown, context: unknown) => Promise<BatchSummary>;
 
 const PASSWORD = 'S3cr3t-Pa55w0rd-xyz';
 let handler: Handler;
-let captured = '';
+let logs: ReturnType<typeof captureLogs>;
 
 beforeAll(async () => {
   const admin = await rawConnection(offlineUrl());
@@ -32,19 +33,11 @@ beforeAll(async () => {
     ],
   });
   handler = (await import('../functions/cdc-sync')).handler as unknown as Handler;
-  logger.setLogLevel('DEBUG');
-  // A warm invocation puts the logger back to its configured level (SILENT in tests); these tests want every line.
-  vi.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined);
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      captured += String(chunk);
-      return true;
-    });
-  }
+  logs = captureLogs('DEBUG');
 });
 
 afterEach(() => {
-  captured = '';
+  logs.clear();
 });
 
 afterAll(async () => {
@@ -68,8 +61,8 @@ describe('secrets stay out of logs and errors', () => {
         (e: unknown) => e as Error,
       );
       expect(error).toBeDefined();
-      expect(captured.length).toBeGreaterThan(0);
-      expect(captured).not.toContain(PASSWORD);
+      expect(logs.text().length).toBeGreaterThan(0);
+      expect(logs.text()).not.toContain(PASSWORD);
       expect(String(error?.message)).not.toContain(PASSWORD);
       expect(JSON.stringify(error, Object.getOwnPropertyNames(error ?? {}))).not.toContain(PASSWORD);
     },
