@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError } from './endpoint';
 import { configSchema, type SyncConfig } from './schema';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export const DEFAULT_CONFIG_PATH = 'sync.config.yml';
 
@@ -35,13 +34,30 @@ export function loadConfigFile(path: string): SyncConfig {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
+  return parseConfig(parseYamlText(text, path), path);
+}
+
+/**
+ * The parser's messages quote the offending source line (and some the offending text), which may hold
+ * a password: only its code and position are kept, and it is not attached as `cause`. Warnings are
+ * not printed for the same reason; zod judges the values they concern.
+ */
+function parseYamlText(text: string, path: string): unknown {
+  const bad = (what: string) => new ConfigError(`${path} is not valid YAML: ${what}`);
+  const doc = parseDocument(text);
+  const [first] = doc.errors;
+  if (first) {
+    const at = first.linePos?.[0];
+    throw bad(`${first.code}${at ? ` at line ${at.line}, column ${at.col}` : ''}`);
   }
-  return parseConfig(doc, path);
+  try {
+    return doc.toJS();
+  } catch (err) {
+    // Alias errors (unresolved, too many) name the alias, which is source text.
+    throw bad(
+      err instanceof ReferenceError ? 'an alias is unresolved or expands too far' : (err as Error).name,
+    );
+  }
 }
 
 let cached: { path: string; config: SyncConfig } | undefined;

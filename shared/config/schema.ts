@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endpointKey, parseMysqlUrl } from './endpoint';
+import { endpointKey, safeParseMysqlUrl } from './endpoint';
 
 /**
  * The one schema for sync.config.yml. Everything the functions and serverless.yml need is here,
@@ -15,9 +15,13 @@ const tablePattern = z
 const databaseSchema = z
   .strictObject({
     role: z.enum(['online', 'offline']),
+    // The message names the key and shows the URL redacted: never the value itself (it holds a password).
     url: z
       .string()
-      .regex(/^mysql:\/\//, 'a mysql://user:password@host:port[/database] URL')
+      .superRefine((url, ctx) => {
+        const parsed = safeParseMysqlUrl(url);
+        if (!parsed.success) ctx.addIssue({ code: 'custom', message: parsed.message });
+      })
       .optional(),
     secretId: z.string().min(1).optional(),
     /** Connections per Lambda container; Lambda handles one event at a time, so 1–2 is plenty. */
@@ -169,13 +173,20 @@ export const configSchema = z
       checkPair(['manual', i], e.source, e.target);
     });
     // Same host:port as an online database means "this is production": refuse before anything connects.
+    // endpointKey folds every spelling of an address (127.1, [::ffff:127.0.0.1], LOCALHOST.) to one key.
+    // This refinement runs even when a URL failed above: a bad URL is skipped here, not thrown on.
+    const keyOf = (url: string | undefined): string | undefined => {
+      const parsed = url === undefined ? undefined : safeParseMysqlUrl(url);
+      return parsed?.success ? endpointKey(parsed.endpoint) : undefined;
+    };
     const onlineEndpoints = new Map<string, string>();
     for (const [name, db] of Object.entries(cfg.databases)) {
-      if (db.role === 'online' && db.url) onlineEndpoints.set(endpointKey(parseMysqlUrl(db.url)), name);
+      const key = db.role === 'online' ? keyOf(db.url) : undefined;
+      if (key) onlineEndpoints.set(key, name);
     }
     for (const [name, db] of Object.entries(cfg.databases)) {
-      if (db.role !== 'offline' || !db.url) continue;
-      const online = onlineEndpoints.get(endpointKey(parseMysqlUrl(db.url)));
+      const key = db.role === 'offline' ? keyOf(db.url) : undefined;
+      const online = key && onlineEndpoints.get(key);
       if (online) {
         ctx.addIssue({
           code: 'custom',
