@@ -37,11 +37,15 @@ export function ensureTable(target: OfflineTarget, table: BookkeepingTable): Pro
         ).map((r) => String(r.c)),
       );
       for (const [column, clause] of added) {
-        if (!have.has(column)) {
+        if (have.has(column)) continue;
+        try {
           await target.execute({
             sql: `ALTER TABLE \`cdc_mirror\`.\`${table.name}\` ADD COLUMN ${clause}`,
             params: [],
           });
+        } catch (err) {
+          // Another container added it between our look and our ALTER: that is the state we want.
+          if (![1060, 1061].includes((err as { errno?: number }).errno ?? 0)) throw err;
         }
       }
     })();

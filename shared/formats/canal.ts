@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, TypeHint, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 
@@ -18,11 +18,11 @@ function hintsOf(node: Obj): (column: string) => TypeHint {
   const sqlType = isJsonObject(node.sqlType) ? node.sqlType : {};
   return (column) => {
     const m = mysqlType[column];
-    const s = sqlType[column];
+    const s = jsonNumber(sqlType[column]);
     return {
       format: 'canal',
       ...(typeof m === 'string' ? { mysqlType: m } : {}),
-      ...(typeof s === 'number' ? { sqlType: s } : {}),
+      ...(s !== undefined ? { sqlType: s } : {}),
     };
   };
 }
@@ -45,7 +45,8 @@ function eventTime(node: Obj): number | undefined {
       return undefined;
     }
   }
-  return typeof node.es === 'number' && node.es > 0 ? node.es : undefined;
+  const es = jsonNumber(node.es);
+  return es !== undefined && es > 0 ? es : undefined;
 }
 
 export function decodeCanal(node: JsonNode, position: SourcePosition): DecodedEvent[] {

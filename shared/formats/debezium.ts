@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, TypeHint, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 type Hints = Map<string, Extract<TypeHint, { format: 'debezium' }>>;
@@ -48,7 +48,7 @@ function tableOf(payload: Obj): TableRef {
 const eventTime = (payload: Obj): number | undefined => {
   const source = payload.source;
   const ts = isJsonObject(source) ? source.ts_ms : undefined;
-  const t = typeof ts === 'number' ? ts : typeof payload.ts_ms === 'number' ? payload.ts_ms : undefined;
+  const t = jsonNumber(ts) ?? jsonNumber(payload.ts_ms);
   // A snapshot's ts_ms is 0 in old versions: no commit time to measure lag from.
   return t ? t : undefined;
 };

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { LosslessNumber } from 'lossless-json';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnInfo, SourceFormat, WireField } from '../types';
-import { DecodeError, decodeRecord, detectFormat } from './index';
-import { parseJsonLossless } from './json';
+import { DecodeError, decodeRecord, detectFormat, ValueError } from './index';
+import { type JsonNode, parseJsonLossless, stringifyLossless } from './json';
 import { coerceValue } from './values';
 
 const pos = { topic: 't', partition: 0, offset: '7', index: 0 };
@@ -90,6 +92,188 @@ describe('decodeRecord', () => {
   });
 });
 
+/**
+ * The reference parser: V8's own JSON.parse, with each number replaced by its source text (the
+ * reviver's third argument: Node >= 21, and Node 20 behind a V8 flag, turned on below for this file).
+ * parseJsonLossless must build the same tree on every input, and refuse the same inputs.
+ */
+function parseWithSourceText(text: string): JsonNode {
+  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) => {
+    if (typeof value !== 'number') return value;
+    if (context?.source === undefined)
+      throw new Error('this runtime gives JSON.parse revivers no source text');
+    return new LosslessNumber(context.source);
+  }) as JsonNode;
+}
+
+function sourceTextSupported(): boolean {
+  try {
+    return parseWithSourceText('1') instanceof LosslessNumber;
+  } catch {
+    return false;
+  }
+}
+
+let flagTurnedOn = false;
+beforeAll(() => {
+  if (sourceTextSupported()) return;
+  setFlagsFromString('--harmony-json-parse-with-source');
+  flagTurnedOn = true;
+});
+afterAll(() => {
+  // The flag is process-wide: leave the worker as found for the next test file.
+  if (flagTurnedOn) setFlagsFromString('--no-harmony-json-parse-with-source');
+});
+
+const NUMBER_TEXTS = [
+  '1.0',
+  '1.50',
+  '0.0000001',
+  '1e400',
+  '-0',
+  '18446744073709551615',
+  '123456789012345678901234.5',
+  '1E+2',
+];
+
+/** [JSON text, the same value serialised back: numbers as sent, whitespace dropped] */
+const PARSE_CASES: [string, string][] = [
+  ...NUMBER_TEXTS.map((n): [string, string] => [n, n]),
+  ['[-1.5e-10,0,-0.0,1E400,2e-400]', '[-1.5e-10,0,-0.0,1E400,2e-400]'],
+  ['{"a":1.0,"b":[1e400,0.10]}', '{"a":1.0,"b":[1e400,0.10]}'],
+  [' \t\r\n{ "a" : [ 1 , 2.0 ] , "b" : { } } \n', '{"a":[1,2.0],"b":{}}'],
+  ['{"a":1,"b":2,"a":3.0}', '{"a":3.0,"b":2}'],
+  ['{"a":{"x":1},"a":[1.0]}', '{"a":[1.0]}'],
+  ['{"b":1,"2":2,"1":3}', '{"1":3,"2":2,"b":1}'],
+  ['{"__proto__":{"x":1.0},"y":1}', '{"__proto__":{"x":1.0},"y":1}'],
+  ['"\\u00e9\\ud83d\\ude00\\ud800 \\/\\"\\\\\\b\\f\\n\\r\\t"', '"é😀\\ud800 /\\"\\\\\\b\\f\\n\\r\\t"'],
+  ['[true,false,null,"",[],{}]', '[true,false,null,"",[],{}]'],
+];
+
+const INVALID_JSON = [
+  '',
+  ' ',
+  '01',
+  '1.',
+  '.5',
+  '+1',
+  '-',
+  '1e',
+  '1e+',
+  '0x10',
+  'NaN',
+  '-Infinity',
+  '[1,]',
+  '[,1]',
+  '{"a":1,}',
+  "{'a':1}",
+  '{"a" 1}',
+  '{"a":}',
+  '{a:1}',
+  '"tab\there"',
+  '"\\x"',
+  '"\\u12"',
+  '"open',
+  'tru',
+  'nulls',
+  '[1] 2',
+  '\ufeff{}',
+];
+
+describe.each([
+  ['parseJsonLossless (lossless-json)', parseJsonLossless],
+  ['JSON.parse with source text', parseWithSourceText],
+])('%s', (_name, parse) => {
+  it('runs on this runtime', () => {
+    expect(sourceTextSupported()).toBe(true);
+  });
+
+  it.each(PARSE_CASES)('keeps %s as %s', (text, expected) => {
+    const tree = parse(text);
+    expect(stringifyLossless(tree)).toBe(expected);
+    expect(tree).toEqual(parseWithSourceText(text));
+  });
+
+  it.each(INVALID_JSON)('refuses %j', (text) => {
+    expect(() => parse(text)).toThrow(SyntaxError);
+  });
+
+  it('keeps __proto__ as an own key, never as the prototype', () => {
+    const tree = parse('{"__proto__":{"polluted":1}}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(tree)).toBe(Object.prototype);
+    expect(Object.keys(tree)).toEqual(['__proto__']);
+    expect((tree as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
+
+/** One message per wire format carrying the numeral `n` as column `c`, and where it ends up. */
+const DECODERS: [string, (n: string) => string][] = [
+  [
+    'Debezium with schema',
+    (n) =>
+      `{"schema":{"type":"struct","fields":[{"type":"struct","field":"after","fields":[{"type":"double","optional":true,"field":"c"}]}]},` +
+      `"payload":{"op":"c","source":{"db":"a","table":"b","ts_ms":1700000000000},"before":null,"after":{"c":${n}},"ts_ms":1700000000005}}`,
+  ],
+  [
+    'Debezium without schema',
+    (n) =>
+      `{"op":"c","source":{"db":"a","table":"b","ts_ms":1700000000000},"before":null,"after":{"c":${n}}}`,
+  ],
+  [
+    'Canal',
+    (n) =>
+      `{"data":[{"c":${n}}],"database":"a","table":"b","es":1700000000000,"isDdl":false,"type":"INSERT",` +
+      `"mysqlType":{"c":"decimal(30,20)"},"sqlType":{"c":3}}`,
+  ],
+  [
+    'Maxwell',
+    (n) => `{"database":"a","table":"b","type":"insert","ts":1700000000,"xid":1,"data":{"c":${n}}}`,
+  ],
+];
+
+describe.each(DECODERS)('%s keeps every number as sent', (_format, message) => {
+  it.each(NUMBER_TEXTS)('%s', (n) => {
+    const [ev] = decodeRecord(message(n), pos, 'auto');
+    expect(ev).toMatchObject({
+      kind: 'insert',
+      after: { c: { value: { kind: 'number', text: n } } },
+      position: { eventTimeMs: 1_700_000_000_000 },
+    });
+  });
+});
+
+describe('number metadata read through jsonNumber', () => {
+  it('keeps the Canal sqlType hint and the Debezium Connect type', () => {
+    const [canal] = decodeRecord(DECODERS[2]?.[1]('1') ?? '', pos, 'auto');
+    expect(canal).toMatchObject({ after: { c: { hint: { format: 'canal', sqlType: 3 } } } });
+    const [dbz] = decodeRecord(DECODERS[0]?.[1]('1') ?? '', pos, 'auto');
+    expect(dbz).toMatchObject({ after: { c: { hint: { format: 'debezium', connectType: 'double' } } } });
+  });
+
+  it('ignores a commit time that is not a finite number', () => {
+    const [ev] = decodeRecord(
+      '{"database":"a","table":"b","type":"insert","ts":1e400,"data":{"c":1}}',
+      pos,
+      'auto',
+    );
+    expect(ev?.position.eventTimeMs).toBeUndefined();
+  });
+});
+
+it('Maxwell: an embedded JSON object keeps its number texts', () => {
+  const [ev] = decodeRecord(
+    '{"database":"a","table":"b","type":"insert","ts":1700000000,"data":{"j":{"a":1.0,"b":[1e400,0.10]},"k":[-0,1E+2]}}',
+    pos,
+    'maxwell',
+  );
+  expect(ev).toMatchObject({
+    after: {
+      j: { value: { kind: 'json', text: '{"a":1.0,"b":[1e400,0.10]}' } },
+      k: { value: { kind: 'json', text: '[-0,1E+2]' } },
+    },
+  });
+});
+
 function col(dataType: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
   return {
     name: 'c',
@@ -101,6 +285,7 @@ function col(dataType: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
     scale: null,
     datetimePrecision: null,
     charset: null,
+    collation: null,
     autoIncrement: false,
     generated: false,
     ...extra,
@@ -211,6 +396,26 @@ describe('coerceValue', () => {
       Buffer.from('e61000000101000000000000000000f03f0000000000000040', 'hex'),
     ],
     ['NULL', { value: { kind: 'null' } }, col('int'), 'maxwell', null],
+    ['DECIMAL 1.0 as sent', num('1.0'), col('decimal', { scale: 20 }), 'maxwell', '1.0'],
+    ['DECIMAL 0.0000001 as sent', num('0.0000001'), col('decimal', { scale: 20 }), 'maxwell', '0.0000001'],
+    ['DOUBLE -0 as sent', num('-0'), col('double'), 'maxwell', '-0'],
+    [
+      'VariableScaleDecimal',
+      {
+        value: { kind: 'json', text: '{"scale":2,"value":"BNI="}' },
+        hint: { format: 'debezium', connectType: 'struct', name: 'io.debezium.data.VariableScaleDecimal' },
+      },
+      col('decimal'),
+      'debezium',
+      '12.34',
+    ],
+    [
+      'Maxwell JSON object, numbers as sent',
+      { value: { kind: 'json', text: '{"a":1.0,"b":[1e400,0.10]}' } },
+      col('json'),
+      'maxwell',
+      '{"a":1.0,"b":[1e400,0.10]}',
+    ],
   ])('%s', (_what, field, column, format, expected) => {
     expect(coerceValue(field, column, format)).toEqual(expected);
   });
@@ -221,7 +426,38 @@ describe('coerceValue', () => {
     ['garbage into a decimal column', str('12,5'), col('decimal', { scale: 1 })],
     ['non-base64 bytes', str('not base64!'), col('varbinary')],
     ['a negative BIT', num('-1'), col('bit', { precision: 8 })],
+    [
+      'a VariableScaleDecimal with a fractional scale',
+      { value: { kind: 'json', text: '{"scale":1.5,"value":"BNI="}' } },
+      col('decimal'),
+    ],
   ])('rejects %s naming the column', (_what, field, column) => {
     expect(() => coerceValue(field, column, 'maxwell')).toThrow(/column c/);
+  });
+});
+
+describe('YEAR travels as four digits', () => {
+  it.each<[string, WireField, SourceFormat, string]>([
+    ['Canal "0000"', str('0000'), 'canal', '0000'],
+    ['Maxwell 0', num('0'), 'maxwell', '0000'],
+    ['Debezium 0', num('0'), 'debezium', '0000'],
+    ['Maxwell -0', num('-0'), 'maxwell', '0000'],
+    ['Canal "1901"', str('1901'), 'canal', '1901'],
+    ['Maxwell 2155', num('2155'), 'maxwell', '2155'],
+    ['Debezium 2024', num('2024'), 'debezium', '2024'],
+  ])('%s', (_what, field, format, expected) => {
+    expect(coerceValue(field, col('year'), format)).toBe(expected);
+  });
+
+  it.each<[string, WireField]>([
+    ['69', num('69')],
+    ['1900', num('1900')],
+    ['2156', num('2156')],
+    ['-1', num('-1')],
+    ['1e3', num('1e3')],
+    ['2024.0', num('2024.0')],
+  ])('refuses %s naming the column', (_what, field) => {
+    expect(() => coerceValue(field, col('year', { name: 'made_in' }), 'maxwell')).toThrow(ValueError);
+    expect(() => coerceValue(field, col('year', { name: 'made_in' }), 'maxwell')).toThrow(/column made_in/);
   });
 });

@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 
@@ -41,8 +41,8 @@ export function decodeMaxwell(node: JsonNode, position: SourcePosition): Decoded
   }
   const table: TableRef = { schema: node.database, table: node.table };
   // Maxwell's ts is in seconds.
-  const pos: SourcePosition =
-    typeof node.ts === 'number' ? { ...position, eventTimeMs: node.ts * 1000 } : position;
+  const ts = jsonNumber(node.ts);
+  const pos: SourcePosition = ts !== undefined ? { ...position, eventTimeMs: ts * 1000 } : position;
   const base = { table, position: pos, format: 'maxwell' as const };
   switch (type) {
     case 'insert':

@@ -8,7 +8,7 @@ import {
 } from './column-types';
 import { ValueError } from './errors';
 import { internalGeometry, wktToWkb } from './geometry';
-import { isJsonObject, type JsonNode, parseJsonLossless } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, parseJsonLossless } from './json';
 
 /**
  * Turns a field as a wire format carried it into the exact value to send for the offline column:
@@ -171,7 +171,9 @@ function coerceDecimal(
     const node = json(v, column);
     if (!isJsonObject(node) || typeof node.value !== 'string')
       return fail(column, 'bad VariableScaleDecimal');
-    return decodeConnectDecimal(node.value, Number(node.scale ?? 0));
+    const scale = node.scale === undefined || node.scale === null ? 0 : jsonNumber(node.scale);
+    if (scale === undefined || !Number.isSafeInteger(scale)) return fail(column, 'bad VariableScaleDecimal');
+    return decodeConnectDecimal(node.value, scale);
   }
   const text = scalarText(v, column);
   const isConnectDecimal = hint?.name === 'org.apache.kafka.connect.data.Decimal';
@@ -261,13 +263,23 @@ function coerceGeometry(v: WireValue, column: ColumnInfo, format: SourceFormat):
     const node = json(v, column);
     if (!isJsonObject(node) || typeof node.wkb !== 'string')
       return fail(column, 'geometry struct without wkb');
-    const srid = typeof node.srid === 'number' ? node.srid : 0;
+    const srid = jsonNumber(node.srid) ?? 0;
     return internalGeometry(srid, Buffer.from(node.wkb, 'base64'));
   }
   const text = scalarText(v, column);
   if (format === 'canal') return Buffer.from(text, 'latin1');
   if (/^\s*[A-Za-z]+\s*\(/.test(text)) return internalGeometry(0, wktToWkb(text));
   return Buffer.from(text, 'base64');
+}
+
+/**
+ * YEAR as four digits: the server reads the strings '0' and '00' as 2000, '0000' as year 0.
+ * A YEAR column holds 0 or 1901..2155; anything else would be stored as something else, so it is refused.
+ */
+function coerceYear(v: WireValue, column: ColumnInfo): string {
+  const year = integerOf(v, column);
+  if (year !== 0n && (year < 1901n || year > 2155n)) return fail(column, `YEAR out of range: ${describe(v)}`);
+  return pad(year, 4);
 }
 
 function coerceText(v: WireValue, column: ColumnInfo): string {
@@ -296,7 +308,7 @@ export function coerceValue(field: WireField, column: ColumnInfo, format: Source
   if (type === 'date') return coerceDate(v, column);
   if (type === 'datetime' || type === 'timestamp') return coerceDateTime(v, column, hint);
   if (type === 'time') return coerceTime(v, column, hint);
-  if (type === 'year') return String(integerOf(v, column));
+  if (type === 'year') return coerceYear(v, column);
   if (BINARY.has(type)) return coerceBinary(v, column, format);
   if (GEOMETRY.has(type)) return coerceGeometry(v, column, format);
   if (type === 'json' && v.kind === 'json') return v.text;
