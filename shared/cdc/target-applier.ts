@@ -238,16 +238,7 @@ export class TargetApplier {
       table?: string,
       key?: string,
     ) => {
-      attempt.letters.push({
-        position,
-        target: this.name,
-        ...(table ? { table } : {}),
-        ...(key !== undefined && table ? { rowKeyHash: rowKeyHash(table, key) } : {}),
-        key: item.record.key,
-        value: item.record.value,
-        error: `${error.name}: ${error.message}`,
-        errorClass,
-      });
+      attempt.letters.push(deadLetterOf(this.name, item, position, error, errorClass, table, key));
     };
     const countsOf = (name: string) => {
       let c = attempt.tables.get(name);
@@ -391,21 +382,8 @@ export class TargetApplier {
     const refuse = async (error: Error) => {
       await target.session(this.remainingMs, (s) =>
         s.transaction(async (tx) => {
-          await storeDeadLetters(
-            tx,
-            [
-              {
-                position: item.position,
-                target: this.name,
-                table: tableName(item.table),
-                key: item.record.key,
-                value: item.record.value,
-                error: `${error.name}: ${error.message}`,
-                errorClass: 'ddl',
-              },
-            ],
-            target.maxAllowedPacket,
-          );
+          const letter = deadLetterOf(this.name, item, item.position, error, 'ddl', tableName(item.table));
+          await storeDeadLetters(tx, [letter], target.maxAllowedPacket);
           await recordApplied(tx, this.name, [at]);
         }),
       );
@@ -441,6 +419,28 @@ export class TargetApplier {
     if (failed) return refuse(failed);
     logger.info('schema change applied', { table: tableName(item.table), target: this.name });
   }
+}
+
+/** The dead letter of an item: its record's key and value, where it failed and why. */
+function deadLetterOf(
+  target: string,
+  item: PlannedItem,
+  position: SourcePosition,
+  error: Error,
+  errorClass: DeadLetterClass,
+  table?: string,
+  key?: string,
+): DeadLetter {
+  return {
+    position,
+    target,
+    ...(table ? { table } : {}),
+    ...(key !== undefined && table ? { rowKeyHash: rowKeyHash(table, key) } : {}),
+    key: item.record.key,
+    value: item.record.value,
+    error: `${error.name}: ${error.message}`,
+    errorClass,
+  };
 }
 
 /** The highest offset of each partition among the items' records. */

@@ -8,6 +8,7 @@ import { type Endpoint, parseMysqlUrl } from '../config/endpoint';
 import type { DatabaseConfig, SyncConfig } from '../config/schema';
 import type { SqlValue, Statement } from '../types';
 import { type Dialect, dialectFor } from './dialect';
+import { PromiseCache } from './promise-cache';
 import { resolveSecret } from './secrets';
 
 /**
@@ -242,39 +243,6 @@ function writablePool({ pool, facts }: OpenedPool): WritablePool {
     },
     end: () => pool.end(),
   };
-}
-
-/**
- * Caches a lazily created value as a promise, dropping it when it rejects: a failure is never
- * remembered, the next call tries again.
- */
-export class PromiseCache<T> {
-  private readonly entries = new Map<string, Promise<T>>();
-
-  get(key: string, create: () => Promise<T>): Promise<T> {
-    let p = this.entries.get(key);
-    if (!p) {
-      p = create();
-      const mine = p;
-      mine.catch(() => {
-        if (this.entries.get(key) === mine) this.entries.delete(key);
-      });
-      this.entries.set(key, p);
-    }
-    return p;
-  }
-
-  delete(key: string): Promise<T> | undefined {
-    const p = this.entries.get(key);
-    this.entries.delete(key);
-    return p;
-  }
-
-  drain(): Promise<T>[] {
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    return all;
-  }
 }
 
 type Closable = { end(): Promise<void> };

@@ -1,4 +1,5 @@
 import type { OfflineTarget } from './guard';
+import { PromiseCache } from './promise-cache';
 
 /** One of cdc-mirror's own tables in the `cdc_mirror` schema of an offline database. */
 export interface BookkeepingTable {
@@ -8,7 +9,7 @@ export interface BookkeepingTable {
   added?: Record<string, string>;
 }
 
-const created = new WeakMap<OfflineTarget, Map<string, Promise<void>>>();
+const created = new WeakMap<OfflineTarget, PromiseCache<void>>();
 
 /**
  * Creates (or brings up to date) one of our own tables, once per target per container. Takes an
@@ -18,42 +19,35 @@ const created = new WeakMap<OfflineTarget, Map<string, Promise<void>>>();
 export function ensureTable(target: OfflineTarget, table: BookkeepingTable): Promise<void> {
   let perTarget = created.get(target);
   if (!perTarget) {
-    perTarget = new Map();
+    perTarget = new PromiseCache();
     created.set(target, perTarget);
   }
-  let p = perTarget.get(table.name);
-  if (!p) {
-    p = (async () => {
-      await target.execute({ sql: 'CREATE DATABASE IF NOT EXISTS `cdc_mirror`', params: [] });
-      await target.execute({ sql: table.create, params: [] });
-      const added = Object.entries(table.added ?? {});
-      if (added.length === 0) return;
-      const have = new Set(
-        (
-          await target.select<{ c: string }>(
-            `SELECT LOWER(COLUMN_NAME) AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'cdc_mirror' AND TABLE_NAME = ?`,
-            [table.name],
-          )
-        ).map((r) => String(r.c)),
-      );
-      for (const [column, clause] of added) {
-        if (have.has(column)) continue;
-        try {
-          await target.execute({
-            sql: `ALTER TABLE \`cdc_mirror\`.\`${table.name}\` ADD COLUMN ${clause}`,
-            params: [],
-          });
-        } catch (err) {
-          // Another container added it between our look and our ALTER: that is the state we want.
-          if (![1060, 1061].includes((err as { errno?: number }).errno ?? 0)) throw err;
-        }
+  return perTarget.get(table.name, async () => {
+    await target.execute({ sql: 'CREATE DATABASE IF NOT EXISTS `cdc_mirror`', params: [] });
+    await target.execute({ sql: table.create, params: [] });
+    const added = Object.entries(table.added ?? {});
+    if (added.length === 0) return;
+    const have = new Set(
+      (
+        await target.select<{ c: string }>(
+          `SELECT LOWER(COLUMN_NAME) AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'cdc_mirror' AND TABLE_NAME = ?`,
+          [table.name],
+        )
+      ).map((r) => String(r.c)),
+    );
+    for (const [column, clause] of added) {
+      if (have.has(column)) continue;
+      try {
+        await target.execute({
+          sql: `ALTER TABLE \`cdc_mirror\`.\`${table.name}\` ADD COLUMN ${clause}`,
+          params: [],
+        });
+      } catch (err) {
+        // Another container added it between our look and our ALTER: that is the state we want.
+        if (![1060, 1061].includes((err as { errno?: number }).errno ?? 0)) throw err;
       }
-    })();
-    const map = perTarget;
-    p.catch(() => map.delete(table.name));
-    map.set(table.name, p);
-  }
-  return p;
+    }
+  });
 }
 
 /** True when a read failed only because one of our tables does not exist yet (nothing recorded so far). */
