@@ -1,4 +1,5 @@
-import { Parser } from 'node-sql-parser';
+// The MySQL-only build: a fraction of the all-dialect bundle, and the only grammar we read.
+import { Parser } from 'node-sql-parser/build/mysql';
 import type { SqlValue, Statement } from '../types';
 
 /**
