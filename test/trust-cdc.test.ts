@@ -168,6 +168,22 @@ describe('records apply in offset order', () => {
     await send(TOPICS.rows, [update, insert], [211, 210]);
     expect((await rows('t')).find((r) => r.k === '60')).toEqual({ k: '60', v: 'second' });
   });
+
+  it('and the partition position records the last offset and its source commit time', async () => {
+    const at = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
+    const msg = JSON.stringify({
+      op: 'c',
+      source: { db: src, table: 't', ts_ms: at },
+      before: null,
+      after: { k: 61, v: 'p' },
+    });
+    await send(TOPICS.rows, [msg], [9_000]);
+    const [[pos]] = (await off.query(
+      "SELECT applied_offset, source_time FROM cdc_mirror.positions WHERE target = 'offline' AND topic = ? AND kafka_partition = 0",
+      [TOPICS.rows],
+    )) as unknown as [Record<string, string>[]];
+    expect(pos).toEqual({ applied_offset: '9000', source_time: '2026-11-25 12:00:00.123' });
+  });
 });
 
 describe('keys compare as their collation does', () => {

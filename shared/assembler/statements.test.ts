@@ -4,6 +4,7 @@ import type { ColumnInfo, ServerInfo, SqlRow, Statement, TableSchema } from '../
 import {
   assembleCount,
   assembleDelete,
+  assembleGuardedUpsertParts,
   assembleKeysetPage,
   assembleReplace,
   assembleSelectByKeys,
@@ -118,6 +119,29 @@ describe('assembleUpsert', () => {
     ],
   ] as [string, ServerInfo, SqlRow[], Statement[]][])('%s', (_name, server, rows, expected) => {
     expect(assembleUpsert(t1, rows, server)).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'MariaDB: the identity is kept only when the duplicate is the same row',
+      mariadb,
+      [{ id: '1', name: 'a' }],
+      'INSERT INTO `shop`.`t``x` (`id`, `name`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `id` = IF(`id` <=> VALUES(`id`), `id`, NULL), `name` = VALUES(`name`)',
+    ],
+    [
+      'MySQL 8.0.19+: the same guard on the row alias',
+      mysql8,
+      [{ id: '1', name: 'a' }],
+      'INSERT INTO `shop`.`t``x` (`id`, `name`) VALUES (?, ?) AS new ON DUPLICATE KEY UPDATE `id` = IF(`id` <=> new.`id`, `id`, NULL), `name` = new.`name`',
+    ],
+    [
+      'a key-only row is guarded too',
+      tidb,
+      [{ id: '9' }],
+      'INSERT INTO `shop`.`t``x` (`id`) VALUES (?) ON DUPLICATE KEY UPDATE `id` = IF(`id` <=> VALUES(`id`), `id`, NULL)',
+    ],
+  ] as [string, ServerInfo, SqlRow[], string][])('guarded: %s', (_name, server, rows, sql) => {
+    expect(assembleGuardedUpsertParts(t1, rows, server).map((p) => p.statement.sql)).toEqual([sql]);
   });
 
   it('chunks by rows and bytes', () => {

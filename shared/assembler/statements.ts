@@ -140,21 +140,52 @@ export function assembleUpsertParts<R extends SqlRow>(
   server: ServerInfo,
   limits: ChunkLimits = DEFAULT_LIMITS,
 ): RowsStatement<R>[] {
+  return upsertParts(table, rows, server, limits, false);
+}
+
+/**
+ * The upsert with a guard for the happy path, which checks nothing beforehand: each identity column is
+ * set to itself only when the duplicate row has the same identity (`IF(id <=> VALUES(id), id, NULL)`).
+ * A row that meets another row on a unique key would otherwise silently update that other row; with
+ * the guard the NOT NULL identity refuses the NULL under strict mode (1048), the server rolls back the
+ * statement, and the caller takes the careful path (lookups, conflict policy, dead letters).
+ */
+export function assembleGuardedUpsertParts<R extends SqlRow>(
+  table: TableSchema,
+  rows: readonly R[],
+  server: ServerInfo,
+  limits: ChunkLimits = DEFAULT_LIMITS,
+): RowsStatement<R>[] {
+  return upsertParts(table, rows, server, limits, true);
+}
+
+function upsertParts<R extends SqlRow>(
+  table: TableSchema,
+  rows: readonly R[],
+  server: ServerInfo,
+  limits: ChunkLimits,
+  guarded: boolean,
+): RowsStatement<R>[] {
   const identity = new Set(table.identity);
+  const incoming = (c: string) => (server.supportsRowAlias ? `new.${q(c)}` : `VALUES(${q(c)})`);
   return assembleInsertLike(
     'INSERT',
     table,
     rows,
     (columns) => {
       const updatable = columns.filter((c) => !identity.has(c));
+      // Guards first: MySQL applies the assignments left to right.
+      const guards = guarded
+        ? table.identity.map((c) => `${q(c)} = IF(${q(c)} <=> ${incoming(c)}, ${q(c)}, NULL)`)
+        : [];
       // A row of key columns only: nothing to update, but a duplicate must not be an error.
       const first = columns[0] as string;
       const sets = updatable.length
-        ? updatable.map((c) =>
-            server.supportsRowAlias ? `${q(c)} = new.${q(c)}` : `${q(c)} = VALUES(${q(c)})`,
-          )
-        : [`${q(first)} = ${q(first)}`];
-      return `${server.supportsRowAlias ? ' AS new' : ''} ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
+        ? updatable.map((c) => `${q(c)} = ${incoming(c)}`)
+        : guards.length
+          ? []
+          : [`${q(first)} = ${q(first)}`];
+      return `${server.supportsRowAlias ? ' AS new' : ''} ON DUPLICATE KEY UPDATE ${[...guards, ...sets].join(', ')}`;
     },
     limits,
   );

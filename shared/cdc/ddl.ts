@@ -39,7 +39,9 @@ function parse(sql: string): Node[] {
     const ast = parser.astify(sql, { database: 'MySQL' });
     return (Array.isArray(ast) ? ast : [ast]) as unknown as Node[];
   } catch (err) {
-    throw new DdlRefusedError(`DDL not understood by the SQL parser, not run: ${String((err as Error)?.message ?? err).slice(0, 120)}`);
+    throw new DdlRefusedError(
+      `DDL not understood by the SQL parser, not run: ${String((err as Error)?.message ?? err).slice(0, 120)}`,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   assembleDelete,
+  assembleGuardedUpsertParts,
   assembleTruncate,
   assembleUpsertParts,
   type ChunkLimits,
@@ -52,6 +53,9 @@ export interface ApplyObserver {
   rowApplied(table: TableRef, key: string, position: SourcePosition): void;
 }
 
+/** How often the guarded upsert ran and how often the server sent its rows the careful way (for tests and bench). */
+export const fastPathStats = { statements: 0, fallbacks: 0 };
+
 export class RowError extends Error {
   override name = 'RowError';
 }
@@ -97,6 +101,8 @@ export class TableWriter {
     readonly counts: TableCounts,
     private readonly observer: ApplyObserver,
     private readonly limits: ChunkLimits,
+    /** Try the guarded upsert without lookups first (`cdc[].fastPath`). */
+    private readonly fastPath = true,
   ) {}
 
   async add(change: RowChange<SqlRow>): Promise<void> {
@@ -221,6 +227,55 @@ export class TableWriter {
       return false;
     });
     if (entries.length === 0) return;
+    const careful =
+      this.fastPath && this.policy === 'overwrite' ? await this.guardedUpsert(entries) : entries;
+    if (careful.length > 0) await this.carefulUpsert(careful);
+  }
+
+  /**
+   * The happy path, with no lookups: guarded multi-row upserts (see assembleGuardedUpsertParts) counted
+   * from the server's own `Records/Duplicates`. A statement the server refuses (a unique key held by
+   * another row, a value that does not fit) was rolled back by the server alone; its rows are returned
+   * for the careful path, which decides them one by one exactly as it always has. Single rows go the
+   * careful way: the server's answer for one row cannot tell an insert from an unchanged update.
+   */
+  private async guardedUpsert(entries: readonly PendingUpsert[]): Promise<PendingUpsert[]> {
+    if (entries.length < 2) return [...entries];
+    const rows = entries.map((e) => Object.assign({ ...e.row }, { [ENTRY]: e }));
+    const careful: PendingUpsert[] = [];
+    for (const part of assembleGuardedUpsertParts(this.table, rows, this.server, this.limits)) {
+      const parts = part.rows.map((r) => r[ENTRY] as PendingUpsert);
+      if (parts.length < 2) {
+        careful.push(...parts);
+        continue;
+      }
+      let info: string;
+      try {
+        fastPathStats.statements += 1;
+        info = (await this.q.execute(part.statement)).info ?? '';
+      } catch (err) {
+        if (classifyError(err) !== 'data') throw err;
+        fastPathStats.fallbacks += 1;
+        careful.push(...parts);
+        continue;
+      }
+      const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(info);
+      const duplicates = m ? Number(m[2]) : 0;
+      this.counts.inserted += parts.length - duplicates;
+      this.counts.updated += duplicates;
+      for (const e of parts) {
+        this.observer.rowApplied(
+          this.table.ref,
+          e.key,
+          e.positions[e.positions.length - 1] as SourcePosition,
+        );
+      }
+    }
+    return careful;
+  }
+
+  /** Lookups first (which keys exist, which unique values other rows hold), then the conflict policy. */
+  private async carefulUpsert(entries: readonly PendingUpsert[]): Promise<void> {
     const rows = entries.map((e) => e.row);
     const present = await existingKeys(this.q, this.table, rows);
     const collisions = await findCollisions(this.q, this.table, rows);

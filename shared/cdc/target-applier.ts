@@ -307,10 +307,11 @@ export class TargetApplier {
             letter(item, change.position, err as Error, 'value', name, identityKeyOf(change, table));
             continue;
           }
-          const writerKey = `${name}\u0000${policy}`;
+          const fastPath = item.record.entry?.fastPath ?? true;
+          const writerKey = `${name}\u0000${policy}\u0000${fastPath}`;
           let writer = writers.get(writerKey);
           if (!writer) {
-            writer = new TableWriter(tx, table, target.dialect, policy, counts, observer, limits);
+            writer = new TableWriter(tx, table, target.dialect, policy, counts, observer, limits, fastPath);
             writers.set(writerKey, writer);
           }
           await writer.add(row);
@@ -446,10 +447,18 @@ function deadLetterOf(
 /** The highest offset of each partition among the items' records. */
 function lastOffsets(items: readonly PlannedItem[]): PartitionOffset[] {
   const last = new Map<string, PartitionOffset>();
-  for (const { record } of items) {
-    const label = partitionLabel(record.position);
+  for (const item of items) {
+    const position = item.kind === 'change' ? item.change.position : item.record.position;
+    const label = partitionLabel(position);
     const prev = last.get(label);
-    if (!prev || BigInt(prev.offset) < BigInt(record.position.offset)) last.set(label, record.position);
+    if (!prev || BigInt(prev.offset) <= BigInt(position.offset)) {
+      last.set(label, {
+        topic: position.topic,
+        partition: position.partition,
+        offset: position.offset,
+        ...(position.eventTimeMs !== undefined ? { eventTimeMs: position.eventTimeMs } : {}),
+      });
+    }
   }
-  return [...last.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+  return [...last.values()];
 }

@@ -60,6 +60,11 @@ const cdcEntrySchema = z
     onConflict: z.enum(['overwrite', 'skip']).default('overwrite'),
     applyTruncate: z.boolean().default(false),
     applyDdl: z.boolean().default(false),
+    /**
+     * Upsert without lookups first (a guarded statement the server refuses when a row meets another row's
+     * unique key), falling back to the careful path for what it refuses. Off: every flush looks first.
+     */
+    fastPath: z.boolean().default(true),
     msk: mskSource.optional(),
     kafka: kafkaSource.optional(),
     batchSize: z.number().int().min(1).max(10_000).default(500),

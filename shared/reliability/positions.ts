@@ -22,13 +22,24 @@ const TABLE: BookkeepingTable = {
     updated_at DATETIME(6) NOT NULL,
     PRIMARY KEY (target, topic, kafka_partition)
   ) DEFAULT CHARSET=utf8mb4`,
+  added: {
+    // When the last applied change committed online (UTC), when the message says: lag = updated_at - source_time.
+    source_time: 'source_time DATETIME(3) NULL',
+  },
 };
 
 export interface PartitionOffset {
   topic: string;
   partition: number;
   offset: string;
+  /** Source commit time of the record at `offset`, when its message carries one. */
+  eventTimeMs?: number;
 }
+
+const utcMillis = (ms: number | undefined) =>
+  ms === undefined || !Number.isFinite(ms)
+    ? null
+    : new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 export interface DdlFence {
   offset: string;
@@ -41,7 +52,10 @@ export function ensurePositionsTable(target: OfflineTarget): Promise<void> {
 
 export const partitionLabel = (p: { topic: string; partition: number }) => `${p.topic}-${p.partition}`;
 
-/** Moves each partition's applied offset forward (never back: a replayed dead letter is older). */
+/**
+ * Moves each partition's applied offset forward (never back: a replayed dead letter is older), with the
+ * source commit time of that record. For visibility (position, lag) and the DDL fence only.
+ */
 export async function recordApplied(
   q: Querier,
   target: string,
@@ -49,10 +63,11 @@ export async function recordApplied(
 ): Promise<void> {
   for (const o of offsets) {
     await q.execute({
-      sql: `INSERT INTO \`cdc_mirror\`.\`positions\` (target, topic, kafka_partition, applied_offset, updated_at)
-        VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE applied_offset = GREATEST(applied_offset, VALUES(applied_offset)),
-        updated_at = VALUES(updated_at)`,
-      params: [target, o.topic, String(o.partition), o.offset, utcNow()],
+      sql: `INSERT INTO \`cdc_mirror\`.\`positions\` (target, topic, kafka_partition, applied_offset, source_time, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE
+        source_time = IF(VALUES(applied_offset) >= applied_offset, VALUES(source_time), source_time),
+        applied_offset = GREATEST(applied_offset, VALUES(applied_offset)), updated_at = VALUES(updated_at)`,
+      params: [target, o.topic, String(o.partition), o.offset, utcMillis(o.eventTimeMs), utcNow()],
     });
   }
 }
