@@ -4,7 +4,9 @@
  *
  * 1. Decoding: the lossless JSON path (every number keeps its source text) vs plain JSON.parse (which
  *    would turn 1.0 into 1 and lose digits), on realistic Debezium messages: the price of exactness.
- * 2. Applying: the coalescing multi-row writer vs one statement per change, against a throwaway server.
+ * 2. Applying, against a throwaway server: cdc-mirror vs the limit (the final rows as multi-row statements
+ *    in one transaction, no client work) vs a naive design (per change a SELECT, then one statement), on an
+ *    insert-heavy and a mixed workload; each contender's result is checked against the expected rows.
  */
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { assembleUpsert } from '../shared/assembler/statements';
+import { assembleDelete, assembleUpsert } from '../shared/assembler/statements';
 import { parseConfig } from '../shared/config/load';
 import { closeAllDatabases } from '../shared/db/connection';
 import { getWriteTarget } from '../shared/db/guard';
+import { decodeRecord } from '../shared/formats';
 import { parseJsonLossless } from '../shared/formats/json';
 import { introspectTable } from '../shared/schema/introspect';
 import { startThrowawayServer } from '../test/harness/mysql-server';
@@ -69,11 +72,139 @@ function benchDecode(): void {
     for (const m of messages) parseJsonLossless(m);
   });
   console.log(`  ratio: ours / JSON.parse = ${(ours / plain).toFixed(2)}x`);
+  const enveloped = messages.map((m, i) => message({ op: 'c', before: null, after: JSON.parse(m).after }, i));
+  const whole = time('Debezium 2.7 with schema: whole message parsed', () => {
+    for (const m of enveloped) parseJsonLossless(m);
+  });
+  const split = time('Debezium 2.7 with schema: decodeRecord', () => {
+    for (const [i, m] of enveloped.entries())
+      decodeRecord(m, { topic: 't', partition: 0, offset: String(i), index: 0 }, 'auto');
+  });
+  console.log(
+    `  ratio: whole parse / decodeRecord (schema cached, payload parsed) = ${(whole / split).toFixed(2)}x`,
+  );
+}
+
+type Row = { id: number; name: string; v: string; n: string };
+type Change = { op: 'c' | 'u' | 'd'; before: Row | null; after: Row | null };
+
+const COLUMNS = [
+  { type: 'int64', optional: false, field: 'id' },
+  { type: 'string', optional: true, field: 'name' },
+  { type: 'string', optional: true, field: 'v' },
+  { type: 'string', optional: true, field: 'n' },
+];
+/** A Debezium 2.7 message as a connector with the JSON converter sends it: schema envelope, ts_us and ts_ns. */
+const SCHEMA = JSON.stringify({
+  type: 'struct',
+  name: 'dbserver1.b.t.Envelope',
+  optional: false,
+  fields: [
+    { type: 'struct', fields: COLUMNS, optional: true, name: 'dbserver1.b.t.Value', field: 'before' },
+    { type: 'struct', fields: COLUMNS, optional: true, name: 'dbserver1.b.t.Value', field: 'after' },
+    {
+      type: 'struct',
+      optional: false,
+      name: 'io.debezium.connector.mysql.Source',
+      field: 'source',
+      fields: [
+        'version',
+        'connector',
+        'name',
+        'ts_ms',
+        'ts_us',
+        'ts_ns',
+        'snapshot',
+        'db',
+        'sequence',
+        'table',
+        'server_id',
+        'gtid',
+        'file',
+        'pos',
+        'row',
+        'thread',
+        'query',
+      ].map((f) => ({
+        type: f.startsWith('ts_') || ['server_id', 'pos'].includes(f) ? 'int64' : 'string',
+        optional: true,
+        field: f,
+      })),
+    },
+    { type: 'string', optional: false, field: 'op' },
+    { type: 'int64', optional: true, field: 'ts_ms' },
+    { type: 'int64', optional: true, field: 'ts_us' },
+    { type: 'int64', optional: true, field: 'ts_ns' },
+  ],
+});
+
+function message(c: Change, i: number): string {
+  const ms = 1_732_000_000_000 + i;
+  return `{"schema":${SCHEMA},"payload":${JSON.stringify({
+    before: c.before,
+    after: c.after,
+    source: {
+      version: '2.7.0.Final',
+      connector: 'mysql',
+      name: 'dbserver1',
+      ts_ms: ms,
+      db: 'b',
+      table: 't',
+      server_id: 1,
+      file: 'binlog.000003',
+      pos: 4 + i,
+      row: 0,
+    },
+    op: c.op,
+    ts_ms: ms + 5,
+  }).replace(/"ts_ms":(\d+)\}$/, (_m, t) => `"ts_ms":${t},"ts_us":${t}000,"ts_ns":${t}000000}`)}}`;
+}
+
+/** A seeded workload: insert-heavy, or mixed (75 % updates, 10 % deletes, 15 % inserts) over existing rows. */
+function workload(
+  kind: 'inserts' | 'mixed',
+  n: number,
+): { before: Row[]; changes: Change[]; after: Map<number, Row> } {
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const row = (id: number, v: string): Row => ({
+    id,
+    name: `n${id}`,
+    v,
+    n: `${id % 1000}.${String(id % 100).padStart(2, '0')}`,
+  });
+  const before = kind === 'mixed' ? Array.from({ length: n }, (_, i) => row(i, 'a')) : [];
+  const state = new Map(before.map((r) => [r.id, r]));
+  const changes: Change[] = [];
+  let next = n;
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    const ids = [...state.keys()];
+    if (kind === 'inserts' || r < 0.15 || ids.length === 0) {
+      const after = row(next++, `v${i}`);
+      state.set(after.id, after);
+      changes.push({ op: 'c', before: null, after });
+    } else if (r < 0.25) {
+      const id = ids[Math.floor(rand() * ids.length)] as number;
+      changes.push({ op: 'd', before: state.get(id) as Row, after: null });
+      state.delete(id);
+    } else {
+      const id = ids[Math.floor(rand() * ids.length)] as number;
+      const after = { ...(state.get(id) as Row), v: `v${i}` };
+      changes.push({ op: 'u', before: state.get(id) as Row, after });
+      state.set(id, after);
+    }
+  }
+  return { before, changes, after: state };
 }
 
 async function benchApply(): Promise<void> {
-  const rows = 5_000;
-  console.log(`\n2. applying ${rows} inserts + ${rows} updates to a throwaway server`);
+  const n = 10_000;
+  const batch = 1_400;
+  console.log(`\n2. applying ${n} Debezium 2.7 changes (schema envelope, ts_us/ts_ns) to a throwaway server`);
   const server = await startThrowawayServer();
   try {
     const raw = await rawConnection(server.url);
@@ -90,45 +221,100 @@ async function benchApply(): Promise<void> {
     };
     writeFileSync(process.env.SYNC_CONFIG, stringify(doc));
     const { handler } = await import('../functions/cdc-sync');
-    const msgs = (op: 'c' | 'u') =>
-      Array.from({ length: rows }, (_, i) =>
-        JSON.stringify({
-          op,
-          source: { db: 'b', table: 't', ts_ms: Date.now() },
-          before: op === 'u' ? { id: i, name: `n${i}`, v: 'a', n: '1.00' } : null,
-          after: { id: i, name: `n${i}`, v: op === 'u' ? 'b' : 'a', n: op === 'u' ? '2.50' : '1.00' },
-        }),
-      );
-    const t0 = performance.now();
-    for (let i = 0; i < rows; i += 500) {
-      await handler(
-        mskEvent(
-          [...msgs('c'), ...msgs('u')].slice(i * 2, i * 2 + 1000).map((value) => ({ topic: 'bench', value })),
-        ),
-        lambdaContext(),
-      );
-    }
-    const batched = performance.now() - t0;
-    console.log(`  ${'cdc-mirror writer (batches of 1000)'.padEnd(44)} ${batched.toFixed(1).padStart(8)} ms`);
-
-    await raw.query('TRUNCATE TABLE b.t');
     const db = await getWriteTarget('off', parseConfig(doc));
     const table = await introspectTable(db, { schema: 'b', table: 't' });
-    const t1 = performance.now();
-    for (const op of ['c', 'u'] as const) {
-      for (let i = 0; i < rows; i++) {
-        const row = {
-          id: String(i),
-          name: `n${i}`,
-          v: op === 'u' ? 'b' : 'a',
-          n: op === 'u' ? '2.50' : '1.00',
-        };
-        for (const stmt of assembleUpsert(table, [row], db.dialect)) await db.execute(stmt);
+    const values = (r: Row) => [String(r.id), r.name, r.v, r.n];
+    const reset = async (rows: Row[]) => {
+      await raw.query('TRUNCATE TABLE b.t');
+      for (let i = 0; i < rows.length; i += 1000) {
+        const part = rows.slice(i, i + 1000);
+        await raw.query(
+          `INSERT INTO b.t VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          part.flatMap(values),
+        );
       }
+    };
+    const check = async (expected: Map<number, Row>, who: string) => {
+      const [got] = (await raw.query('SELECT id, name, v, n FROM b.t ORDER BY id')) as unknown as [
+        Record<string, string>[],
+      ];
+      const want = [...expected.values()]
+        .sort((a, b) => a.id - b.id)
+        .map((r) => ({ ...r, id: String(r.id) }));
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        throw new Error(`${who} did not reach the expected rows`);
+    };
+    for (const kind of ['inserts', 'mixed'] as const) {
+      const w = workload(kind, n);
+      const final = [...w.after.values()];
+      const deleted = w.before.filter((r) => !w.after.has(r.id)).map((r) => ({ id: String(r.id) }));
+      const messages = w.changes.map(message);
+      const contenders: [string, () => Promise<void>][] = [
+        [
+          'limit: final rows, multi-row, one transaction',
+          () =>
+            db.session(
+              () => 600_000,
+              (s) =>
+                s.transaction(async (tx) => {
+                  for (const stmt of assembleDelete(table, deleted)) await tx.execute(stmt);
+                  for (const stmt of assembleUpsert(
+                    table,
+                    final.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)]))),
+                    db.dialect,
+                  ))
+                    await tx.execute(stmt);
+                }),
+            ),
+        ],
+        [
+          `cdc-mirror (batches of ${batch})`,
+          async () => {
+            for (let i = 0; i < messages.length; i += batch) {
+              await handler(
+                mskEvent(messages.slice(i, i + batch).map((value) => ({ topic: 'bench', value }))),
+                lambdaContext(),
+              );
+            }
+          },
+        ],
+        [
+          'naive: per change a SELECT, then one statement',
+          async () => {
+            for (const c of w.changes) {
+              const r = (c.after ?? c.before) as Row;
+              const [found] = await raw.query('SELECT id FROM b.t WHERE id = ?', [r.id]);
+              if (c.op === 'd') await raw.query('DELETE FROM b.t WHERE id = ?', [r.id]);
+              else if ((found as unknown[]).length)
+                await raw.query('UPDATE b.t SET name = ?, v = ?, n = ? WHERE id = ?', [
+                  r.name,
+                  r.v,
+                  r.n,
+                  r.id,
+                ]);
+              else await raw.query('INSERT INTO b.t VALUES (?, ?, ?, ?)', values(r));
+            }
+          },
+        ],
+      ];
+      console.log(`  ${kind === 'inserts' ? 'insert-heavy' : 'mixed (75 % updates, 10 % deletes)'}:`);
+      const times = new Map<string, number>();
+      for (const [name, run] of contenders) {
+        await reset(w.before);
+        const t = performance.now();
+        await run();
+        const ms = performance.now() - t;
+        await check(w.after, name);
+        times.set(name, ms);
+        console.log(
+          `    ${name.padEnd(48)} ${ms.toFixed(0).padStart(7)} ms ${((n / ms) * 1000).toFixed(0).padStart(8)} changes/s`,
+        );
+      }
+      const [limit, ours, naive] = [...times.values()] as [number, number, number];
+      console.log(
+        `    ratio: cdc-mirror / limit = ${(limit / ours).toFixed(2)}x the limit; ${(naive / ours).toFixed(1)}x naive`,
+      );
     }
-    const single = performance.now() - t1;
-    console.log(`  ${'one autocommit statement per change'.padEnd(44)} ${single.toFixed(1).padStart(8)} ms`);
-    console.log(`  ratio: per-change / cdc-mirror = ${(single / batched).toFixed(2)}x`);
     await raw.end();
     await closeAllDatabases();
   } finally {

@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, TypeHint, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, jsonNumber, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, parseJsonLossless, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 type Hints = Map<string, Extract<TypeHint, { format: 'debezium' }>>;
@@ -67,9 +67,38 @@ export function decodeDebezium(node: JsonNode, position: SourcePosition): Decode
   if (!isJsonObject(node)) throw new DecodeError('Debezium message is not a JSON object');
   const enveloped = 'payload' in node && 'schema' in node;
   const payload = enveloped ? node.payload : node;
+  return decodePayload(payload, enveloped ? hintsFrom(node.schema) : new Map(), position);
+}
+
+/** Field hints per schema text: a topic's schema is the same for every message until its table changes. */
+const hintCache = new Map<string, Hints>();
+const HINT_CACHE_SIZE = 256;
+
+/**
+ * A Debezium envelope given as its two raw member texts (see splitEnvelope): the schema's hints come
+ * from a cache keyed by the schema text, and only the payload is parsed.
+ */
+export function decodeDebeziumEnvelope(
+  schemaText: string,
+  payload: JsonNode,
+  position: SourcePosition,
+): DecodedEvent[] {
+  let hints = hintCache.get(schemaText);
+  if (!hints) {
+    hints = hintsFrom(parseJsonLossless(schemaText));
+    if (hintCache.size >= HINT_CACHE_SIZE) hintCache.delete(hintCache.keys().next().value as string);
+    hintCache.set(schemaText, hints);
+  }
+  return decodePayload(payload, hints, position);
+}
+
+function decodePayload(
+  payload: JsonNode | undefined,
+  hints: Hints,
+  position: SourcePosition,
+): DecodedEvent[] {
   if (payload === null) return [{ kind: 'skip', reason: 'tombstone', position }];
   if (!isJsonObject(payload)) throw new DecodeError('Debezium payload is not an object');
-  const hints = enveloped ? hintsFrom(node.schema) : new Map();
 
   if (typeof payload.ddl === 'string') {
     // Schema change topic: the table is in tableChanges[].id ("db"."table") or the source block.

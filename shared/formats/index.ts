@@ -1,8 +1,8 @@
 import type { DecodedEvent, SourceFormat, SourcePosition } from '../types';
 import { decodeCanal, looksLikeCanal } from './canal';
-import { decodeDebezium, looksLikeDebezium } from './debezium';
+import { decodeDebezium, decodeDebeziumEnvelope, looksLikeDebezium } from './debezium';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, parseJsonLossless } from './json';
+import { isJsonObject, type JsonNode, parseJsonLossless, splitEnvelope } from './json';
 import { decodeMaxwell, looksLikeMaxwell } from './maxwell';
 
 export { DecodeError, ValueError } from './errors';
@@ -23,12 +23,25 @@ export function decodeRecord(
   format: 'auto' | SourceFormat,
 ): DecodedEvent[] {
   if (valueText === null || valueText === '') return [{ kind: 'skip', reason: 'tombstone', position }];
-  let node: JsonNode;
-  try {
-    node = parseJsonLossless(valueText);
-  } catch (err) {
-    throw new DecodeError(`message is not valid JSON: ${(err as Error).message}`, { cause: err });
+  const parse = (text: string): JsonNode => {
+    try {
+      return parseJsonLossless(text);
+    } catch (err) {
+      throw new DecodeError(`message is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  // A Connect envelope: the schema text is recognised (cached), only the payload is parsed.
+  const envelope = format === 'auto' || format === 'debezium' ? splitEnvelope(valueText) : undefined;
+  if (envelope) {
+    const payload = parse(envelope.payload);
+    try {
+      return decodeDebeziumEnvelope(envelope.schema, payload, position);
+    } catch (err) {
+      if (err instanceof DecodeError) throw err;
+      throw new DecodeError(`message schema is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
   }
+  const node = parse(valueText);
   const chosen = format === 'auto' ? detectFormat(node) : format;
   switch (chosen) {
     case 'debezium':

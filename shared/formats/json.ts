@@ -43,3 +43,82 @@ export function toWireValue(node: JsonNode | undefined): WireValue {
   if (isLosslessNumber(node)) return { kind: 'number', text: node.value };
   return { kind: 'json', text: stringifyLossless(node) };
 }
+
+/** Index just past the string literal that opens at `i` (text[i] === '"'), or -1. */
+function endOfString(text: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = text.indexOf('"', j);
+    if (q < 0) return -1;
+    let backslashes = 0;
+    for (let k = q - 1; text.charCodeAt(k) === 92; k--) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    j = q + 1;
+  }
+}
+
+const STRUCTURAL = /["{}[\]]/g;
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Index just past the JSON value that starts at `i`, or -1 when it is not well delimited. */
+function endOfValue(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') return endOfString(text, i);
+  if (c !== '{' && c !== '[') {
+    let j = i;
+    while (j < text.length && !',}] \t\n\r'.includes(text[j] as string)) j++;
+    return j > i ? j : -1;
+  }
+  let depth = 0;
+  STRUCTURAL.lastIndex = i;
+  for (let m = STRUCTURAL.exec(text); m; m = STRUCTURAL.exec(text)) {
+    const ch = m[0];
+    if (ch === '"') {
+      const end = endOfString(text, m.index);
+      if (end < 0) return -1;
+      STRUCTURAL.lastIndex = end;
+    } else if (ch === '{' || ch === '[') depth++;
+    else if (--depth === 0) return m.index + 1;
+  }
+  return -1;
+}
+
+/**
+ * The raw texts of a Kafka Connect envelope's two members, `{"schema": …, "payload": …}`, found
+ * without parsing them: the schema (most of a Debezium message, the same for every message of a
+ * table) can then be parsed once and cached, and only the payload parsed per message. Anything that
+ * is not exactly such an object answers undefined, and the caller parses the whole text as usual.
+ */
+export function splitEnvelope(text: string): { schema: string; payload: string } | undefined {
+  let i = skipSpace(text, 0);
+  if (text[i] !== '{') return undefined;
+  const members: Record<string, string> = {};
+  i = skipSpace(text, i + 1);
+  for (;;) {
+    if (text[i] !== '"') return undefined;
+    const keyEnd = endOfString(text, i);
+    if (keyEnd < 0) return undefined;
+    const key = text.slice(i + 1, keyEnd - 1);
+    if ((key !== 'schema' && key !== 'payload') || key in members) return undefined;
+    i = skipSpace(text, keyEnd);
+    if (text[i] !== ':') return undefined;
+    const start = skipSpace(text, i + 1);
+    const end = endOfValue(text, start);
+    if (end < 0) return undefined;
+    members[key] = text.slice(start, end);
+    i = skipSpace(text, end);
+    if (text[i] === ',') {
+      i = skipSpace(text, i + 1);
+      continue;
+    }
+    if (text[i] !== '}' || skipSpace(text, i + 1) !== text.length) return undefined;
+    break;
+  }
+  const { schema, payload } = members;
+  return schema !== undefined && payload !== undefined ? { schema, payload } : undefined;
+}

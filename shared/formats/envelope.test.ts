@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { decodeDebezium } from './debezium';
+import { decodeRecord } from './index';
+import { parseJsonLossless, splitEnvelope } from './json';
+
+const schema = {
+  type: 'struct',
+  fields: [
+    {
+      type: 'struct',
+      field: 'after',
+      fields: [
+        { type: 'int64', field: 'id' },
+        { type: 'string', field: 'name', name: 'x "quoted" {brace} [bracket] \\ back' },
+        {
+          type: 'bytes',
+          field: 'price',
+          name: 'org.apache.kafka.connect.data.Decimal',
+          parameters: { scale: '2' },
+        },
+      ],
+    },
+  ],
+};
+const payload = {
+  op: 'c',
+  source: { db: 'shop', table: 't', ts_ms: 1_732_000_000_000 },
+  before: null,
+  after: { id: '__BIG__', name: 'a "b" } ] \\', price: 'AeJA' },
+};
+/** JSON text with a 20-digit id no double holds. */
+const json = (v: unknown) => JSON.stringify(v).replace('"__BIG__"', '12345678901234567890');
+const at = { topic: 't', partition: 0, offset: '1', index: 0 };
+
+describe('splitEnvelope', () => {
+  it.each([
+    ['schema first', `{"schema":${json(schema)},"payload":${json(payload)}}`],
+    ['payload first, with spaces', ` { "payload" : ${json(payload)} ,\n "schema" :${json(schema)} } `],
+    ['a tombstone payload', `{"schema":${json(schema)},"payload":null}`],
+  ])('finds both members: %s, and decoding equals the whole parse', (_what, text) => {
+    const env = splitEnvelope(text);
+    expect(env).toBeDefined();
+    expect(parseJsonLossless(env?.schema as string)).toEqual(parseJsonLossless(json(schema)));
+    const decoded = decodeRecord(text, at, 'auto');
+    expect(decoded).toEqual(decodeDebezium(parseJsonLossless(text), at));
+    if (!text.includes('null}')) expect(JSON.stringify(decoded)).toContain('12345678901234567890');
+  });
+
+  it.each([
+    ['an extra member', `{"schema":{},"payload":{},"x":1}`],
+    ['an escaped key', `{"sch\\u0065ma":{},"payload":{}}`],
+    ['a repeated key', `{"schema":{},"schema":{},"payload":{}}`],
+    ['trailing text', `{"schema":{},"payload":{}} x`],
+    ['an unclosed schema', `{"schema":{"a":"}","payload":{}}`],
+    ['an array', '[{"schema":{},"payload":{}}]'],
+    ['a bare payload', json(payload)],
+  ])('leaves %s to the whole parse', (_what, text) => {
+    expect(splitEnvelope(text)).toBeUndefined();
+  });
+
+  it('caches nothing wrong: the same schema text with another payload decodes that payload', () => {
+    const other = { ...payload, after: { id: 2, name: 'x', price: 'AA==' } };
+    const first = decodeRecord(`{"schema":${json(schema)},"payload":${json(payload)}}`, at, 'auto');
+    const second = decodeRecord(`{"schema":${json(schema)},"payload":${json(other)}}`, at, 'debezium');
+    expect(first).not.toEqual(second);
+    expect(second).toEqual(
+      decodeDebezium(parseJsonLossless(`{"schema":${json(schema)},"payload":${json(other)}}`), at),
+    );
+  });
+});
