@@ -58,6 +58,15 @@ describe('splitEnvelope', () => {
     expect(splitEnvelope(text)).toBeUndefined();
   });
 
+  it('a known schema followed by more than a payload still decodes as the whole parse does', () => {
+    const known = `{"schema":${json(schema)},"payload":${json(payload)}}`;
+    decodeRecord(known, at, 'auto');
+    const extra = `{"schema":${json(schema)},"payload":${json(payload)},"extra":{"a":1}}`;
+    expect(decodeRecord(extra, at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(extra), at));
+    const broken = `{"schema":${json(schema)},"payload":${json(payload).slice(0, -1)}}`;
+    expect(() => decodeRecord(broken, at, 'auto')).toThrow(/not valid JSON/);
+  });
+
   it('caches nothing wrong: the same schema text with another payload decodes that payload', () => {
     const other = { ...payload, after: { id: 2, name: 'x', price: 'AA==' } };
     const first = decodeRecord(`{"schema":${json(schema)},"payload":${json(payload)}}`, at, 'auto');

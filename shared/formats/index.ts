@@ -23,17 +23,16 @@ export function decodeRecord(
   format: 'auto' | SourceFormat,
 ): DecodedEvent[] {
   if (valueText === null || valueText === '') return [{ kind: 'skip', reason: 'tombstone', position }];
-  const parse = (text: string): JsonNode => {
-    try {
-      return parseJsonLossless(text);
-    } catch (err) {
-      throw new DecodeError(`message is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-  };
   // A Connect envelope: the schema text is recognised (cached), only the payload is parsed.
   const envelope = format === 'auto' || format === 'debezium' ? splitEnvelope(valueText) : undefined;
-  if (envelope) {
-    const payload = parse(envelope.payload);
+  let payload: JsonNode | undefined;
+  try {
+    payload = envelope ? parseJsonLossless(envelope.payload) : undefined;
+  } catch {
+    // Not one value after all (the whole text may still be valid JSON): the ordinary path decides.
+    payload = undefined;
+  }
+  if (envelope && payload !== undefined) {
     try {
       return decodeDebeziumEnvelope(envelope.schema, payload, position);
     } catch (err) {
@@ -41,7 +40,12 @@ export function decodeRecord(
       throw new DecodeError(`message schema is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
   }
-  const node = parse(valueText);
+  let node: JsonNode;
+  try {
+    node = parseJsonLossless(valueText);
+  } catch (err) {
+    throw new DecodeError(`message is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
   const chosen = format === 'auto' ? detectFormat(node) : format;
   switch (chosen) {
     case 'debezium':

@@ -89,12 +89,32 @@ function endOfValue(text: string, i: number): number {
 }
 
 /**
- * The raw texts of a Kafka Connect envelope's two members, `{"schema": …, "payload": …}`, found
+ * The raw texts of a Kafka Connect envelope's two members (the payload's text may run past its value
+ * when a known schema prefix matched: a caller whose payload does not parse parses the whole text), `{"schema": …, "payload": …}`, found
  * without parsing them: the schema (most of a Debezium message, the same for every message of a
  * table) can then be parsed once and cached, and only the payload parsed per message. Anything that
  * is not exactly such an object answers undefined, and the caller parses the whole text as usual.
  */
 export function splitEnvelope(text: string): { schema: string; payload: string } | undefined {
+  // The connector writes the same compact schema text before every payload of a table: a prefix
+  // comparison (native, no scan) recognises it; anything else is scanned once and remembered.
+  for (const [prefix, schema] of knownPrefixes) {
+    // Not checked to be one value here: the caller parses it, and falls back to the whole text if it is not.
+    if (text.startsWith(prefix) && text.endsWith('}'))
+      return { schema, payload: text.slice(prefix.length, -1) };
+  }
+  const found = scanEnvelope(text);
+  if (found && text.startsWith(`{"schema":${found.schema},"payload":`)) {
+    if (knownPrefixes.size >= 64) knownPrefixes.delete(knownPrefixes.keys().next().value as string);
+    knownPrefixes.set(`{"schema":${found.schema},"payload":`, found.schema);
+  }
+  return found;
+}
+
+/** `{"schema":<text>,"payload":` → the schema text, for the schemas seen last. */
+const knownPrefixes = new Map<string, string>();
+
+function scanEnvelope(text: string): { schema: string; payload: string } | undefined {
   let i = skipSpace(text, 0);
   if (text[i] !== '{') return undefined;
   const members: Record<string, string> = {};
