@@ -9,10 +9,12 @@
  *    insert-heavy and a mixed workload; each contender's result is checked against the expected rows.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { build } from 'esbuild';
 import { stringify } from 'yaml';
 import { assembleDelete, assembleUpsert } from '../shared/assembler/statements';
 import { parseConfig } from '../shared/config/load';
@@ -24,6 +26,13 @@ import { introspectTable } from '../shared/schema/introspect';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { lambdaContext, mskEvent } from '../test/support/kafka';
 import { rawConnection } from '../test/support/raw-connection';
+
+/** Everything the run measured, written to bench-results.json as well. */
+const results: Record<string, unknown> = {
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+};
 
 function time(label: string, fn: () => void, rounds = 5): number {
   fn(); // warm up
@@ -72,6 +81,7 @@ function benchDecode(): void {
     for (const m of messages) parseJsonLossless(m);
   });
   console.log(`  ratio: ours / JSON.parse = ${(ours / plain).toFixed(2)}x`);
+  results.decode = { jsonParseMs: plain, losslessMs: ours };
   const enveloped = messages.map((m, i) => message({ op: 'c', before: null, after: JSON.parse(m).after }, i));
   const whole = time('Debezium 2.7 with schema: whole message parsed', () => {
     for (const m of enveloped) parseJsonLossless(m);
@@ -311,6 +321,14 @@ async function benchApply(): Promise<void> {
         );
       }
       const [limit, ours, naive] = [...times.values()] as [number, number, number];
+      results[`apply_${kind}`] = {
+        changes: n,
+        limitMs: limit,
+        cdcMirrorMs: ours,
+        naiveMs: naive,
+        ofLimit: limit / ours,
+        timesNaive: naive / ours,
+      };
       console.log(
         `    ratio: cdc-mirror / limit = ${(limit / ours).toFixed(2)}x the limit; ${(naive / ours).toFixed(1)}x naive`,
       );
@@ -322,13 +340,97 @@ async function benchApply(): Promise<void> {
   }
 }
 
+/** Minified bundles as serverless-esbuild builds them, per function. */
+async function benchBundles(outdir: string): Promise<void> {
+  console.log('\n3. bundles (esbuild, minified, node22)');
+  await build({
+    entryPoints: ['functions/cdc-sync.ts', 'functions/manual-sync.ts'],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    outdir,
+    logLevel: 'warning',
+  });
+  for (const f of ['cdc-sync.js', 'manual-sync.js']) {
+    const bytes = statSync(join(outdir, f)).size;
+    results[`bundle_${f}`] = bytes;
+    console.log(`  ${f.padEnd(44)} ${(bytes / 2 ** 20).toFixed(2).padStart(8)} MB`);
+  }
+}
+
+/**
+ * Cold start as Lambda sees it: a fresh node process loads the cdc-sync bundle and applies a first
+ * batch of 1,400 Debezium 2.7 records to a throwaway server; wall time from spawn to exit.
+ */
+async function benchColdStart(outdir: string): Promise<void> {
+  console.log('\n4. cold start: fresh process, import the bundle, apply a first batch of 1,400 records');
+  const server = await startThrowawayServer();
+  try {
+    const raw = await rawConnection(server.url);
+    await raw.query(
+      'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY, name VARCHAR(64) UNIQUE, v TEXT, n DECIMAL(12,2))',
+    );
+    await raw.end();
+    const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-cold-'));
+    const config = join(dir, 'sync.config.yml');
+    writeFileSync(
+      config,
+      stringify({
+        databases: { off: { role: 'offline', url: server.url } },
+        cdc: [{ topics: ['bench'], target: 'off' }],
+      }),
+    );
+    const event = join(dir, 'event.json');
+    const changes = workload('inserts', 1_400).changes;
+    writeFileSync(
+      event,
+      JSON.stringify(mskEvent(changes.map((c, i) => ({ topic: 'bench', value: message(c, i) })))),
+    );
+    const script = `const t=Date.now();const {handler}=require(${JSON.stringify(join(outdir, 'cdc-sync.js'))});const ctx={getRemainingTimeInMillis:()=>60000,awsRequestId:'cold',functionName:'cdcSync'};handler(require(${JSON.stringify(event)}),ctx).then(()=>{process.stdout.write(String(Date.now()-t));process.exit(0)},e=>{console.error(e);process.exit(1)})`;
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const reset = await rawConnection(server.url);
+      await reset.query('TRUNCATE TABLE b.t');
+      await reset.end();
+      const t = performance.now();
+      const r = spawnSync(process.execPath, ['-e', script], {
+        env: {
+          ...process.env,
+          SYNC_CONFIG: config,
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        },
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`cold start run failed: ${r.stderr}`);
+      samples.push(performance.now() - t);
+    }
+    samples.sort((a, b) => a - b);
+    const median = samples[2] as number;
+    results.coldStartMs = median;
+    console.log(
+      `  ${'spawn → first batch applied (median of 5)'.padEnd(44)} ${median.toFixed(0).padStart(8)} ms`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   benchDecode();
   await benchApply();
   const mem = process.memoryUsage();
+  results.rssMiB = mem.rss / 2 ** 20;
   console.log(
     `\nmemory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB`,
   );
+  const outdir = mkdtempSync(join(tmpdir(), 'cdc-mirror-bundle-'));
+  await benchBundles(outdir);
+  await benchColdStart(outdir);
+  writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
+  console.log('\nresults written to bench-results.json');
 }
 
 main().catch((err) => {
