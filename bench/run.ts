@@ -22,6 +22,7 @@ import { closeAllDatabases } from '../shared/db/connection';
 import { getWriteTarget } from '../shared/db/guard';
 import { decodeRecord } from '../shared/formats';
 import { parseJsonLossless } from '../shared/formats/json';
+import { type SyncContext, startManualSync } from '../shared/manual/sync';
 import { introspectTable } from '../shared/schema/introspect';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { lambdaContext, mskEvent } from '../test/support/kafka';
@@ -340,6 +341,87 @@ async function benchApply(): Promise<void> {
   }
 }
 
+/**
+ * Manual sync of 100,000 rows (id < 100000) from an online to an offline server: cdc-mirror's copy
+ * (keyset pages, upsert, job bookkeeping) vs `mariadb-dump --where … | mariadb` on the same rows.
+ */
+async function benchManual(): Promise<void> {
+  const n = 100_000;
+  console.log(`\n5. manual sync of ${n.toLocaleString('en')} rows`);
+  const [online, offline] = await Promise.all([
+    startThrowawayServer({ binlog: true }),
+    startThrowawayServer(),
+  ]);
+  try {
+    const on = await rawConnection(online.url);
+    const off = await rawConnection(offline.url);
+    const ddl =
+      'CREATE TABLE m.t (id BIGINT PRIMARY KEY, name VARCHAR(64), v TEXT, n DECIMAL(12,2), at DATETIME(6))';
+    await on.query(`CREATE DATABASE m; ${ddl}`);
+    for (let i = 0; i < n; i += 5_000) {
+      const ids = Array.from({ length: 5_000 }, (_, k) => i + k);
+      await on.query(
+        `INSERT INTO m.t VALUES ${ids.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        ids.flatMap((id) => [
+          id,
+          `name-${id}`,
+          'x'.repeat(40),
+          `${id % 1000}.25`,
+          '2026-11-25 10:00:00.123456',
+        ]),
+      );
+    }
+    await on.end();
+    const reset = async () => off.query(`DROP DATABASE IF EXISTS m; CREATE DATABASE m; ${ddl}`);
+    const config = parseConfig({
+      databases: { on: { role: 'online', url: online.url }, off: { role: 'offline', url: offline.url } },
+      manual: [{ source: 'on', target: 'off', maxLimit: 200_000, chunkSize: 5_000, timeBudgetMs: 600_000 }],
+    });
+    const ctx: SyncContext = {
+      config,
+      identity: 'bench',
+      remainingMs: () => 600_000,
+      continueJob: async () => {
+        throw new Error('the bench job must finish in one invocation');
+      },
+    };
+    const check = async (who: string) => {
+      const [[r]] = (await off.query('SELECT COUNT(*) AS c, SUM(id) AS s FROM m.t')) as unknown as [
+        Record<string, string>[],
+      ];
+      if (Number(r?.c) !== n || Number(r?.s) !== (n * (n - 1)) / 2)
+        throw new Error(`${who} did not copy the rows`);
+    };
+    await reset();
+    let t = performance.now();
+    await startManualSync({ source: 'on', table: 'm.t', where: `id < ${n}`, dryRun: false, limit: n }, ctx);
+    const ours = performance.now() - t;
+    await check('cdc-mirror');
+    await reset();
+    const port = (url: string) => new URL(url).port;
+    t = performance.now();
+    const dump = spawnSync(
+      'bash',
+      [
+        '-c',
+        `mariadb-dump -h127.0.0.1 -P${port(online.url)} -uroot --no-create-info --skip-add-locks --single-transaction --where='id < ${n}' m t | mariadb -h127.0.0.1 -P${port(offline.url)} -uroot m`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const theirs = performance.now() - t;
+    if (dump.status !== 0) throw new Error(`mariadb-dump | mariadb failed: ${dump.stderr}`);
+    await check('mariadb-dump | mariadb');
+    results.manual = { rows: n, cdcMirrorMs: ours, dumpMs: theirs, ratio: theirs / ours };
+    console.log(`  ${'cdc-mirror manual sync'.padEnd(44)} ${ours.toFixed(0).padStart(8)} ms`);
+    console.log(`  ${'mariadb-dump --where … | mariadb'.padEnd(44)} ${theirs.toFixed(0).padStart(8)} ms`);
+    console.log(`  ratio: cdc-mirror = ${(theirs / ours).toFixed(2)}x mariadb-dump | mariadb`);
+    await off.end();
+    await closeAllDatabases();
+  } finally {
+    await Promise.all([online.stop(), offline.stop()]);
+  }
+}
+
 /** Minified bundles as serverless-esbuild builds them, per function. */
 async function benchBundles(outdir: string): Promise<void> {
   console.log('\n3. bundles (esbuild, minified, node22)');
@@ -429,6 +511,7 @@ async function main(): Promise<void> {
   const outdir = mkdtempSync(join(tmpdir(), 'cdc-mirror-bundle-'));
   await benchBundles(outdir);
   await benchColdStart(outdir);
+  await benchManual();
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
   console.log('\nresults written to bench-results.json');
 }
