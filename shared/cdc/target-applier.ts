@@ -230,16 +230,7 @@ export class TargetApplier {
       dropped: new Map<string, Set<string>>(),
       superseded: 0,
     };
-    const letter = (
-      item: PlannedItem,
-      position: SourcePosition,
-      error: Error,
-      errorClass: DeadLetterClass,
-      table?: string,
-      key?: string,
-    ) => {
-      attempt.letters.push(deadLetterOf(this.name, item, position, error, errorClass, table, key));
-    };
+    const letter = (...args: DeadLetterDetails) => attempt.letters.push(deadLetterOf(this.name, ...args));
     const countsOf = (name: string) => {
       let c = attempt.tables.get(name);
       if (!c) {
@@ -421,6 +412,9 @@ export class TargetApplier {
     logger.info('schema change applied', { table: tableName(item.table), target: this.name });
   }
 }
+
+/** deadLetterOf's arguments after the target. */
+type DeadLetterDetails = Parameters<typeof deadLetterOf> extends [string, ...infer Rest] ? Rest : never;
 
 /** The dead letter of an item: its record's key and value, where it failed and why. */
 function deadLetterOf(
