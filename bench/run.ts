@@ -500,18 +500,23 @@ async function benchColdStart(outdir: string): Promise<void> {
   }
 }
 
+/** BENCH_ONLY=apply,decode,… runs just those sections (for profiling one of them). */
+const only = process.env.BENCH_ONLY?.split(',');
+const wanted = (section: string) => !only || only.includes(section);
+
 async function main(): Promise<void> {
-  benchDecode();
-  await benchApply();
+  if (wanted('decode')) benchDecode();
+  if (wanted('apply')) await benchApply();
   const mem = process.memoryUsage();
   results.rssMiB = mem.rss / 2 ** 20;
   console.log(
     `\nmemory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB`,
   );
   const outdir = mkdtempSync(join(tmpdir(), 'cdc-mirror-bundle-'));
-  await benchBundles(outdir);
-  await benchColdStart(outdir);
-  await benchManual();
+  if (wanted('bundles') || wanted('cold')) await benchBundles(outdir);
+  if (wanted('cold')) await benchColdStart(outdir);
+  if (wanted('manual')) await benchManual();
+  if (only) return;
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
   console.log('\nresults written to bench-results.json');
 }

@@ -4,6 +4,9 @@ import { closeAllDatabases, SESSION_SQL_MODE } from '../shared/db/connection';
 import { detectServer } from '../shared/db/dialect';
 import { getWriteTarget } from '../shared/db/guard';
 import { quoteIdentifier } from '../shared/db/identifiers';
+import { ensureDeadLetterTable } from '../shared/reliability/dead-letters';
+import { ensurePositionsTable } from '../shared/reliability/positions';
+import { startThrowawayServer } from './harness/mysql-server';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema } from './support/env';
 
 describe('connections to the throwaway servers', () => {
@@ -102,5 +105,77 @@ describe('detectServer', () => {
     ['5.7.25-TiDB-v6.5.0', 'tidb', false],
   ])('%s → %s (row alias %s)', (version, kind, alias) => {
     expect(detectServer(version)).toMatchObject({ kind, supportsRowAlias: alias });
+  });
+});
+
+describe('bookkeeping tables', () => {
+  it('a fresh install creates them whole; a table from an earlier release gains the new columns', async () => {
+    // A private server: the shared one's cdc_mirror schema belongs to the other test files.
+    const server = await startThrowawayServer();
+    try {
+      const cfg = parseConfig({ databases: { offline: { role: 'offline', url: server.url } } });
+      const raw = await rawConnection(server.url);
+      // dead_letters as the first release created it.
+      await raw.query(`CREATE DATABASE cdc_mirror; CREATE TABLE cdc_mirror.dead_letters (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, topic VARCHAR(249) NOT NULL,
+        kafka_partition INT NOT NULL, kafka_offset BIGINT NOT NULL, row_index INT NOT NULL DEFAULT 0,
+        target VARCHAR(64) NOT NULL, table_name VARCHAR(200) NULL, record_key LONGBLOB NULL,
+        raw_value LONGBLOB NULL, error TEXT NOT NULL, error_class VARCHAR(32) NOT NULL,
+        status VARCHAR(16) NOT NULL DEFAULT 'open', attempts INT NOT NULL DEFAULT 1,
+        first_seen DATETIME(6) NOT NULL, last_seen DATETIME(6) NOT NULL,
+        UNIQUE KEY uk_position (topic, kafka_partition, kafka_offset, row_index))`);
+      const target = await getWriteTarget('offline', cfg);
+      await ensureDeadLetterTable(target);
+      await ensurePositionsTable(target);
+      const columns = async (table: string) => {
+        const [rows] = await raw.query(
+          `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'cdc_mirror' AND TABLE_NAME = ? ORDER BY c`,
+          [table],
+        );
+        return (rows as { c: string }[]).map((r) => r.c);
+      };
+      expect(await columns('dead_letters')).toEqual(
+        expect.arrayContaining([
+          'row_key_hash',
+          'value_bytes',
+          'value_sha256',
+          'value_truncated',
+          'superseded_by',
+        ]),
+      );
+      expect(await columns('positions')).toContain('source_time');
+      // A fresh install: every column from the CREATE itself.
+      await raw.query('DROP DATABASE cdc_mirror');
+      await closeAllDatabases();
+      await ensureDeadLetterTable(await getWriteTarget('offline', cfg));
+      expect((await columns('dead_letters')).sort()).toEqual(
+        [
+          'id',
+          'topic',
+          'kafka_partition',
+          'kafka_offset',
+          'row_index',
+          'target',
+          'table_name',
+          'record_key',
+          'raw_value',
+          'error',
+          'error_class',
+          'status',
+          'attempts',
+          'first_seen',
+          'last_seen',
+          'row_key_hash',
+          'value_bytes',
+          'value_sha256',
+          'value_truncated',
+          'superseded_by',
+        ].sort(),
+      );
+      await raw.end();
+    } finally {
+      await closeAllDatabases();
+      await server.stop();
+    }
   });
 });

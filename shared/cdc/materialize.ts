@@ -1,11 +1,23 @@
 import { coerceValue } from '../formats/values';
 import { keyString } from '../plan/keys';
-import type { RowChange, SqlRow, TableSchema, WireRow } from '../types';
+import type { ColumnInfo, RowChange, SqlRow, TableSchema, WireField, WireRow } from '../types';
 
 /**
  * Turns a decoded row into the values to write, against the offline table's columns. Columns the
  * table lacks are dropped (and reported); generated columns are never written.
  */
+/** Field name as sent → the offline column (null: none), per table schema: no case folding per value. */
+const lookups = new WeakMap<TableSchema, Map<string, ColumnInfo | null>>();
+
+function columnLookup(table: TableSchema): Map<string, ColumnInfo | null> {
+  let m = lookups.get(table);
+  if (!m) {
+    m = new Map();
+    lookups.set(table, m);
+  }
+  return m;
+}
+
 export function materializeRow(
   row: WireRow,
   table: TableSchema,
@@ -13,8 +25,14 @@ export function materializeRow(
   dropped: Set<string>,
 ): SqlRow {
   const out: SqlRow = {};
-  for (const [name, field] of Object.entries(row)) {
-    const column = table.columnsByName.get(name.toLowerCase());
+  const columnOf = columnLookup(table);
+  for (const name in row) {
+    const field = row[name] as WireField;
+    let column = columnOf.get(name);
+    if (column === undefined) {
+      column = table.columnsByName.get(name.toLowerCase()) ?? null;
+      columnOf.set(name, column);
+    }
     if (!column) {
       dropped.add(name);
       continue;

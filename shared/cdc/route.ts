@@ -26,7 +26,8 @@ export function isSystemSchema(schema: string): boolean {
  */
 export function identifierProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
-  if ([...name].length > 64) return 'is longer than 64 characters';
+  // Code points, not UTF-16 units; a name of at most 64 units has at most 64 code points.
+  if (name.length > 64 && [...name].length > 64) return 'is longer than 64 characters';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
   if (/[\u0000]/.test(name)) return 'contains NUL';
   if (/[\uD800-\uDFFF]/.test(name)) return 'contains a character outside the Basic Multilingual Plane';
@@ -35,10 +36,28 @@ export function identifierProblem(name: string): string | undefined {
 }
 
 const compiled = new Map<string, RegExp>();
+/** Per pattern list (one per cdc entry): `schema.table` → allowed, for the names seen last. */
+const decided = new WeakMap<readonly string[], Map<string, boolean>>();
+
 /** True when `ref` matches one of the patterns and is not in a system schema. */
 export function tableAllowed(patterns: readonly string[], ref: TableRef): boolean {
   if (isSystemSchema(ref.schema)) return false;
   const name = `${ref.schema}.${ref.table}`;
+  let seen = decided.get(patterns);
+  if (!seen) {
+    seen = new Map();
+    decided.set(patterns, seen);
+  }
+  let allowed = seen.get(name);
+  if (allowed === undefined) {
+    allowed = matchesAny(patterns, name);
+    if (seen.size >= 1024) seen.clear();
+    seen.set(name, allowed);
+  }
+  return allowed;
+}
+
+function matchesAny(patterns: readonly string[], name: string): boolean {
   return patterns.some((p) => {
     let re = compiled.get(p);
     if (!re) {

@@ -225,7 +225,8 @@ export class TargetApplier {
     const attempt = {
       tables: new Map<string, TableCounts>(),
       letters: [] as DeadLetter[],
-      applied: [] as AppliedRow[],
+      // Hashed only when older dead letters may exist (the common case has none to supersede).
+      applied: [] as { table: TableRef; key: string; position: SourcePosition }[],
       conflicts: [] as TargetResult['conflicts'],
       dropped: new Map<string, Set<string>>(),
       superseded: 0,
@@ -251,8 +252,7 @@ export class TargetApplier {
         const kind = error.name === 'RowError' ? 'table' : 'value';
         letter(item, position, error, kind, tableName(table), key);
       },
-      rowApplied: (table, key, position) =>
-        attempt.applied.push({ rowKeyHash: rowKeyHash(tableName(table), key), position }),
+      rowApplied: (table, key, position) => attempt.applied.push({ table, key, position }),
     };
 
     await target.session(this.remainingMs, async (session) => {
@@ -310,7 +310,10 @@ export class TargetApplier {
         for (const writer of writers.values()) await writer.flush();
         await storeDeadLetters(tx, attempt.letters, target.maxAllowedPacket);
         if (attempt.applied.length > 0 && (this.openLetters || attempt.letters.length > 0)) {
-          attempt.superseded = await markSuperseded(tx, attempt.applied);
+          const applied = attempt.applied.map(
+            (a): AppliedRow => ({ rowKeyHash: rowKeyHash(tableName(a.table), a.key), position: a.position }),
+          );
+          attempt.superseded = await markSuperseded(tx, applied);
         }
         await recordApplied(tx, this.name, lastOffsets(items));
       });

@@ -5,7 +5,10 @@ import { PromiseCache } from './promise-cache';
 export interface BookkeepingTable {
   name: string;
   create: string;
-  /** Columns added after the first release: `column name → ADD COLUMN clause`, applied when missing. */
+  /**
+   * Columns added after the first release (`create` has them too): `column name → ADD COLUMN clause`,
+   * applied when a table an earlier release created lacks them.
+   */
   added?: Record<string, string>;
 }
 

@@ -30,9 +30,10 @@ function hintsFrom(schema: JsonNode | undefined): Hints {
 function rowOf(node: JsonNode | undefined, hints: Hints, what: string): WireRow {
   if (!isJsonObject(node)) throw new DecodeError(`Debezium message has no "${what}" row`);
   const row: WireRow = {};
-  for (const [name, value] of Object.entries(node)) {
+  for (const name in node) {
     const hint = hints.get(name);
-    row[name] = { value: toWireValue(value), ...(hint ? { hint } : {}) };
+    const value = toWireValue(node[name]);
+    row[name] = hint ? { value, hint } : { value };
   }
   return row;
 }
@@ -128,26 +129,51 @@ function decodePayload(
   const op = payload.op;
   const table = tableOf(payload);
   const t = eventTime(payload);
-  const pos: SourcePosition = t === undefined ? position : { ...position, eventTimeMs: t };
-  const base = { table, position: pos, format: 'debezium' as const };
+  const pos: SourcePosition =
+    t === undefined
+      ? position
+      : {
+          topic: position.topic,
+          partition: position.partition,
+          offset: position.offset,
+          index: position.index,
+          eventTimeMs: t,
+        };
   switch (op) {
     case 'c':
-      return [{ ...base, kind: 'insert', after: rowOf(payload.after, hints, 'after') }];
-    case 'r':
-      return [{ ...base, kind: 'insert', after: rowOf(payload.after, hints, 'after'), snapshot: true }];
-    case 'u':
+    case 'r': {
+      const after = rowOf(payload.after, hints, 'after');
+      return op === 'r'
+        ? [{ kind: 'insert', table, position: pos, format: 'debezium', after, snapshot: true }]
+        : [{ kind: 'insert', table, position: pos, format: 'debezium', after }];
+    }
+    case 'u': {
+      const after = rowOf(payload.after, hints, 'after');
+      return isJsonObject(payload.before)
+        ? [
+            {
+              kind: 'update',
+              table,
+              position: pos,
+              format: 'debezium',
+              after,
+              before: rowOf(payload.before, hints, 'before'),
+            },
+          ]
+        : [{ kind: 'update', table, position: pos, format: 'debezium', after }];
+    }
+    case 'd':
       return [
         {
-          ...base,
-          kind: 'update',
-          after: rowOf(payload.after, hints, 'after'),
-          ...(isJsonObject(payload.before) ? { before: rowOf(payload.before, hints, 'before') } : {}),
+          kind: 'delete',
+          table,
+          position: pos,
+          format: 'debezium',
+          before: rowOf(payload.before, hints, 'before'),
         },
       ];
-    case 'd':
-      return [{ ...base, kind: 'delete', before: rowOf(payload.before, hints, 'before') }];
     case 't':
-      return [{ ...base, kind: 'truncate' }];
+      return [{ kind: 'truncate', table, position: pos, format: 'debezium' }];
     default:
       throw new DecodeError(`Debezium message has unknown op ${JSON.stringify(op ?? null)}`);
   }

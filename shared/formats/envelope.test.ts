@@ -58,13 +58,30 @@ describe('splitEnvelope', () => {
     expect(splitEnvelope(text)).toBeUndefined();
   });
 
-  it('a known schema followed by more than a payload still decodes as the whole parse does', () => {
-    const known = `{"schema":${json(schema)},"payload":${json(payload)}}`;
-    decodeRecord(known, at, 'auto');
-    const extra = `{"schema":${json(schema)},"payload":${json(payload)},"extra":{"a":1}}`;
-    expect(decodeRecord(extra, at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(extra), at));
-    const broken = `{"schema":${json(schema)},"payload":${json(payload).slice(0, -1)}}`;
-    expect(() => decodeRecord(broken, at, 'auto')).toThrow(/not valid JSON/);
+  it.each([
+    ['text', (t: string) => t],
+    ['bytes', (t: string) => Buffer.from(t)],
+  ])(
+    'a known schema followed by more than a payload still decodes as the whole parse does (%s)',
+    (_as, as) => {
+      const known = `{"schema":${json(schema)},"payload":${json(payload)}}`;
+      decodeRecord(as(known), at, 'auto');
+      const extra = `{"schema":${json(schema)},"payload":${json(payload)},"extra":{"a":1}}`;
+      expect(decodeRecord(as(extra), at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(extra), at));
+      const broken = `{"schema":${json(schema)},"payload":${json(payload).slice(0, -1)}}`;
+      expect(() => decodeRecord(as(broken), at, 'auto')).toThrow(/not valid JSON/);
+    },
+  );
+
+  it('recognises a known schema by its bytes, and still refuses invalid UTF-8 in the payload', () => {
+    const text = `{"schema":${json(schema)},"payload":${json(payload)}}`;
+    expect(decodeRecord(Buffer.from(text), at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(text), at));
+    // Known now: the same bytes with one payload byte broken.
+    const bytes = Buffer.from(text);
+    bytes[bytes.length - 5] = 0xff;
+    expect(() => decodeRecord(bytes, at, 'auto')).toThrow(/not valid UTF-8/);
+    // A topic configured as Canal never takes the envelope path.
+    expect(() => decodeRecord(Buffer.from(text), at, 'canal')).toThrow(/Canal message/);
   });
 
   it('caches nothing wrong: the same schema text with another payload decodes that payload', () => {

@@ -148,6 +148,11 @@ const PARSE_CASES: [string, string][] = [
   ['{"__proto__":{"x":1.0},"y":1}', '{"__proto__":{"x":1.0},"y":1}'],
   ['"\\u00e9\\ud83d\\ude00\\ud800 \\/\\"\\\\\\b\\f\\n\\r\\t"', '"é😀\\ud800 /\\"\\\\\\b\\f\\n\\r\\t"'],
   ['[true,false,null,"",[],{}]', '[true,false,null,"",[],{}]'],
+  // Digits inside strings, escaped quotes and backslashes before numbers: strings stay strings.
+  ['{"s":"1.0 -2 3e5","t":"a\\"b\\\\","n":-0.50}', '{"s":"1.0 -2 3e5","t":"a\\"b\\\\","n":-0.50}'],
+  // An escaped NUL (the fast parser's marker) anywhere: the text is parsed the careful way.
+  ['{"a":"\\u00001","b":1.0}', '{"a":"\\u00001","b":1.0}'],
+  ['["\\u0000",18446744073709551616]', '["\\u0000",18446744073709551616]'],
 ];
 
 const INVALID_JSON = [

@@ -2,7 +2,7 @@ import type { DecodedEvent, SourceFormat, SourcePosition } from '../types';
 import { decodeCanal, looksLikeCanal } from './canal';
 import { decodeDebezium, decodeDebeziumEnvelope, looksLikeDebezium } from './debezium';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, parseJsonLossless, splitEnvelope } from './json';
+import { isJsonObject, type JsonNode, knownEnvelope, parseJsonLossless, splitEnvelope } from './json';
 import { decodeMaxwell, looksLikeMaxwell } from './maxwell';
 
 export { DecodeError, ValueError } from './errors';
@@ -16,30 +16,57 @@ export function detectFormat(node: JsonNode): SourceFormat {
   throw new DecodeError('message is not Debezium, Canal or Maxwell JSON');
 }
 
-/** One Kafka record value → the changes it carries. A null value is a tombstone. */
+// Invalid UTF-8 must be an error, not silently replaced characters.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new DecodeError('message is not valid UTF-8');
+  }
+}
+
+function parsePayload(text: string): JsonNode | undefined {
+  try {
+    return parseJsonLossless(text);
+  } catch {
+    // Not one value after all (the whole text may still be valid JSON): the ordinary path decides.
+    return undefined;
+  }
+}
+
+function decodeEnvelope(schema: string, payload: JsonNode, position: SourcePosition): DecodedEvent[] {
+  try {
+    return decodeDebeziumEnvelope(schema, payload, position);
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
+    throw new DecodeError(`message schema is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * One Kafka record value (bytes as they arrived, or text) → the changes it carries. A null value is a
+ * tombstone. A Connect envelope whose schema was seen before is recognised from its bytes: only the
+ * payload is decoded and parsed; the schema's hints are cached.
+ */
 export function decodeRecord(
-  valueText: string | null,
+  value: Buffer | string | null,
   position: SourcePosition,
   format: 'auto' | SourceFormat,
 ): DecodedEvent[] {
-  if (valueText === null || valueText === '') return [{ kind: 'skip', reason: 'tombstone', position }];
-  // A Connect envelope: the schema text is recognised (cached), only the payload is parsed.
-  const envelope = format === 'auto' || format === 'debezium' ? splitEnvelope(valueText) : undefined;
-  let payload: JsonNode | undefined;
-  try {
-    payload = envelope ? parseJsonLossless(envelope.payload) : undefined;
-  } catch {
-    // Not one value after all (the whole text may still be valid JSON): the ordinary path decides.
-    payload = undefined;
+  if (value === null || value.length === 0) return [{ kind: 'skip', reason: 'tombstone', position }];
+  const envelopes = format === 'auto' || format === 'debezium';
+  if (envelopes && typeof value !== 'string') {
+    const known = knownEnvelope(value);
+    // The prefix is valid UTF-8 text and ends at an ASCII character: the payload alone decides validity.
+    const payload = known && parsePayload(decodeUtf8(known.payload));
+    if (known && payload !== undefined) return decodeEnvelope(known.schema, payload, position);
   }
-  if (envelope && payload !== undefined) {
-    try {
-      return decodeDebeziumEnvelope(envelope.schema, payload, position);
-    } catch (err) {
-      if (err instanceof DecodeError) throw err;
-      throw new DecodeError(`message schema is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  const valueText = typeof value === 'string' ? value : decodeUtf8(value);
+  const envelope = envelopes ? splitEnvelope(valueText) : undefined;
+  const payload = envelope && parsePayload(envelope.payload);
+  if (envelope && payload !== undefined) return decodeEnvelope(envelope.schema, payload, position);
   let node: JsonNode;
   try {
     node = parseJsonLossless(valueText);

@@ -35,9 +35,16 @@ const TABLE: BookkeepingTable = {
     attempts INT NOT NULL DEFAULT 1,
     first_seen DATETIME(6) NOT NULL,
     last_seen DATETIME(6) NOT NULL,
+    row_key_hash CHAR(64) NULL,
+    value_bytes BIGINT NULL,
+    value_sha256 CHAR(64) NULL,
+    value_truncated TINYINT(1) NOT NULL DEFAULT 0,
+    superseded_by VARCHAR(300) NULL,
     UNIQUE KEY uk_position (topic, kafka_partition, kafka_offset, row_index),
-    KEY k_status (status, last_seen)
+    KEY k_status (status, last_seen),
+    KEY k_row (row_key_hash, status)
   ) DEFAULT CHARSET=utf8mb4`,
+  // For tables created by earlier releases.
   added: {
     row_key_hash: 'row_key_hash CHAR(64) NULL, ADD KEY k_row (row_key_hash, status)',
     value_bytes: 'value_bytes BIGINT NULL',

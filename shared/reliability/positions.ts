@@ -20,8 +20,10 @@ const TABLE: BookkeepingTable = {
     ddl_offset BIGINT NULL,
     ddl_hash CHAR(64) NULL,
     updated_at DATETIME(6) NOT NULL,
+    source_time DATETIME(3) NULL,
     PRIMARY KEY (target, topic, kafka_partition)
   ) DEFAULT CHARSET=utf8mb4`,
+  // For tables created by earlier releases.
   added: {
     // When the last applied change committed online (UTC), when the message says: lag = updated_at - source_time.
     source_time: 'source_time DATETIME(3) NULL',
