@@ -16,7 +16,7 @@ const tsx = require('tsx/cjs/api');
 const serviceDir = path.resolve(__dirname, '..');
 /** Copies of validated config files, one per content digest; bundled into every function. */
 const CONFIG_COPIES = '.build-config';
-/** serverless-esbuild's work folders, one per serverless process (see esbuildWorkFolder below). */
+/** serverless-esbuild's work folders, one per serverless process (see `esbuild` below). */
 const WORK_ROOT = '.esbuild';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -73,7 +73,10 @@ async function resolve() {
     bundledConfig,
     // serverless-esbuild zips everything in its build folder, and `invoke local` leaves that folder behind: a
     // shared folder would put an earlier run's config copy into this run's zips. One folder per process.
-    esbuildWorkFolder: `${WORK_ROOT}/run-${process.pid}`,
+    esbuild: {
+      ...require('./esbuild.cjs').serverlessEsbuildOptions,
+      outputWorkFolder: `${WORK_ROOT}/run-${process.pid}`,
+    },
   };
 }
 

@@ -20,7 +20,9 @@ beforeAll(async () => {
   await admin.end();
   const { port } = new URL(offlineUrl());
   const closed = await freePort();
-  const elsewhere = await freePort();
+  // A port released may be handed out again at once: the two must differ (or the config refuses itself).
+  let elsewhere = await freePort();
+  while (elsewhere === closed) elsewhere = await freePort();
   useConfig({
     databases: {
       online: { role: 'online', url: `mysql://reader:${PASSWORD}@127.0.0.1:${elsewhere}` },

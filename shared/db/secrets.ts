@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Endpoint } from '../config/endpoint';
 
 /** The RDS-shaped secret Secrets Manager stores for a database. */
@@ -40,10 +40,12 @@ export function parseRdsSecret(secretId: string, text: string): Endpoint {
 export async function resolveSecret(secretId: string, ttlMs: number): Promise<Endpoint> {
   const hit = cache.get(secretId);
   if (hit && hit.expiresAt > Date.now()) return hit.endpoint;
-  client ??= new SecretsManagerClient({});
+  // Loaded on first use: a configuration without secrets never pays for the SDK at cold start.
+  const sdk = await import('@aws-sdk/client-secrets-manager');
+  client ??= new sdk.SecretsManagerClient({});
   let text: string | undefined;
   try {
-    text = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    text = (await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }))).SecretString;
   } catch (err) {
     throw new SecretError(`cannot read secret ${secretId}: ${(err as Error).name}`, { cause: err });
   }

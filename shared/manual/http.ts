@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { SyncConfig } from '../config/schema';
@@ -42,9 +42,11 @@ function syncContext(config: SyncConfig, identity: string, context: Context): Sy
     async continueJob(jobId, target) {
       const payload: ContinueJobEvent = { cdcMirrorContinueJob: jobId, target };
       if (inAws()) {
-        lambda ??= new LambdaClient({});
+        // Loaded on first use (the Lambda runtime provides the SDK; see serverless/esbuild.cjs).
+        const sdk = await import('@aws-sdk/client-lambda');
+        lambda ??= new sdk.LambdaClient({});
         await lambda.send(
-          new InvokeCommand({
+          new sdk.InvokeCommand({
             FunctionName: context.invokedFunctionArn || process.env.AWS_LAMBDA_FUNCTION_NAME,
             InvocationType: 'Event',
             Payload: Buffer.from(JSON.stringify(payload)),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   assembleCount,
   assembleKeysetPage,
@@ -8,6 +8,7 @@ import {
 } from '../assembler/statements';
 import { identifierProblem, isSystemSchema, mapTable, tableAllowed } from '../cdc/route';
 import type { ManualEntry, SyncConfig } from '../config/schema';
+import '../config/zod-english';
 import { getOnlineDatabase, type OnlineDatabase, type ReadQuerier } from '../db/connection';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { quoteIdentifier, tableName } from '../db/identifiers';
@@ -36,13 +37,13 @@ export class ManualSyncError extends Error {
 }
 
 export const syncRequestSchema = z.strictObject({
-  source: z.string().min(1),
-  table: z.string().regex(/^[^.\s`]+\.[^.\s`]+$/, 'a "schema.table" name'),
+  source: z.string().check(z.minLength(1)),
+  table: z.string().check(z.regex(/^[^.\s`]+\.[^.\s`]+$/, 'a "schema.table" name')),
   where: z.string(),
   /** A preview first is the safe default. */
-  dryRun: z.boolean().default(true),
-  mode: z.enum(['upsert', 'replace']).default('upsert'),
-  limit: z.number().int().positive().optional(),
+  dryRun: z._default(z.boolean(), true),
+  mode: z._default(z.enum(['upsert', 'replace']), 'upsert'),
+  limit: z.optional(z.int().check(z.positive())),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
