@@ -193,14 +193,14 @@ interface ChunkPlan {
   done: boolean;
 }
 
-/** Reads one page online (in key order, after `cursor`) and decides each row against the offline table. */
-async function planChunk(
-  p: Prepared,
-  config: SyncConfig,
-  cursor: SqlRow | null,
-  size: number,
-  mode: SyncRequest['mode'],
-): Promise<ChunkPlan> {
+/** One page of online rows in key order, renamed to the offline columns. */
+interface Page {
+  rows: SqlRow[];
+  nextCursor: SqlRow | null;
+  done: boolean;
+}
+
+async function readPage(p: Prepared, config: SyncConfig, cursor: SqlRow | null, size: number): Promise<Page> {
   const page = assembleKeysetPage(p.onlineTable, p.condition, cursor, size);
   const onlineRows = await readOnline(p, config, (q) => q.select(page.sql, page.params));
   const rows = onlineRows.map(
@@ -210,6 +210,32 @@ async function planChunk(
   const nextCursor = last
     ? (Object.fromEntries(p.onlineTable.identity.map((c) => [c, last[c] ?? null])) as SqlRow)
     : cursor;
+  return { rows, nextCursor, done: onlineRows.length < size };
+}
+
+/**
+ * The online pages after `from`, each next page read while the caller decides and writes the current
+ * one: the online and the offline server work at the same time. A page read ahead that is never
+ * consumed (the job stops for its time budget) is dropped, its error too.
+ */
+async function* pagesOf(p: Prepared, config: SyncConfig, from: SqlRow | null): AsyncGenerator<Page> {
+  const read = (cursor: SqlRow | null) => {
+    const page = readPage(p, config, cursor, p.entry.chunkSize);
+    page.catch(() => undefined);
+    return page;
+  };
+  let next = read(from);
+  for (;;) {
+    const page = await next;
+    if (!page.done) next = read(page.nextCursor);
+    yield page;
+    if (page.done) return;
+  }
+}
+
+/** Decides each row of an online page against the offline table. */
+async function planChunk(p: Prepared, page: Page, mode: SyncRequest['mode']): Promise<ChunkPlan> {
+  const { rows, nextCursor, done } = page;
   const id = p.offlineTable.identity;
   const found: SqlRow[] = [];
   if (rows.length) {
@@ -246,7 +272,7 @@ async function planChunk(
       changed,
     };
   });
-  return { rows: planned, nextCursor, done: onlineRows.length < size };
+  return { rows: planned, nextCursor, done };
 }
 
 function countsOf(plan: ChunkPlan): Omit<JobCounts, 'matched'> {
@@ -362,15 +388,12 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
   if (req.dryRun) {
     const preview: PreviewRow[] = [];
     const totals = { processed: 0, inserted: 0, updated: 0, unchanged: 0, conflicts: 0 };
-    let cursor: SqlRow | null = null;
-    for (;;) {
-      const plan = await planChunk(p, ctx.config, cursor, p.entry.chunkSize, req.mode);
+    for await (const page of pagesOf(p, ctx.config, null)) {
+      const plan = await planChunk(p, page, req.mode);
       const c = countsOf(plan);
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += c[k];
       if (preview.length < PREVIEW_ROWS)
         preview.push(...previewOf(p, plan).slice(0, PREVIEW_ROWS - preview.length));
-      cursor = plan.nextCursor;
-      if (plan.done) break;
     }
     await updateJob(p.offline, jobId, { ...totals, status: 'succeeded' });
     return {
@@ -402,12 +425,10 @@ async function runJob(
   mode: SyncRequest['mode'],
 ): Promise<SyncAnswer> {
   const deadline = started + Math.min(p.entry.timeBudgetMs, Math.max(0, ctx.remainingMs() - 5_000));
-  let cursor = from;
   try {
-    for (;;) {
-      const plan = await planChunk(p, ctx.config, cursor, p.entry.chunkSize, mode);
+    for await (const page of pagesOf(p, ctx.config, from)) {
+      const plan = await planChunk(p, page, mode);
       await writeChunk(p, jobId, plan, mode, ctx.remainingMs);
-      cursor = plan.nextCursor;
       if (plan.done) break;
       if (Date.now() >= deadline) {
         await ctx.continueJob(jobId, p.entry.target);
