@@ -20,9 +20,37 @@ export interface KafkaRecordRef {
   key: Buffer | null;
   /** The message value, or null for a tombstone. */
   value: Buffer | null;
+  /** The value as Lambda delivered it, when it came in an event (decoded into `value` only when needed). */
+  valueBase64?: string | null;
   entry: CdcEntry | undefined;
   /** Apply only this row of a multi-row message (replaying one dead letter). */
   onlyRowIndex?: number;
+}
+
+/**
+ * A record of a Lambda event. Key and value stay base64 until something needs their bytes (a dead
+ * letter, a message not recognised from its text): a known Connect envelope is decoded payload only.
+ */
+class EventRecord implements KafkaRecordRef {
+  private keyBytes: Buffer | null | undefined;
+  private valueBytes: Buffer | null | undefined;
+
+  constructor(
+    readonly position: SourcePosition,
+    private readonly keyBase64: string | null,
+    readonly valueBase64: string | null,
+    readonly entry: CdcEntry | undefined,
+  ) {}
+
+  get key(): Buffer | null {
+    this.keyBytes ??= this.keyBase64 ? Buffer.from(this.keyBase64, 'base64') : null;
+    return this.keyBytes;
+  }
+
+  get value(): Buffer | null {
+    this.valueBytes ??= this.valueBase64 ? Buffer.from(this.valueBase64, 'base64') : null;
+    return this.valueBytes;
+  }
 }
 
 export type PlannedItem =
@@ -94,12 +122,13 @@ export function flattenRecords(
   const out: KafkaRecordRef[] = [];
   for (const records of Object.values(event.records ?? {})) {
     const partition = records.map(
-      (r): KafkaRecordRef => ({
-        position: { topic: r.topic, partition: r.partition, offset: String(r.offset), index: 0 },
-        key: r.key ? Buffer.from(r.key, 'base64') : null,
-        value: r.value ? Buffer.from(r.value, 'base64') : null,
-        entry: byTopic.get(r.topic),
-      }),
+      (r): KafkaRecordRef =>
+        new EventRecord(
+          { topic: r.topic, partition: r.partition, offset: String(r.offset), index: 0 },
+          r.key || null,
+          r.value || null,
+          byTopic.get(r.topic),
+        ),
     );
     for (const r of inOffsetOrder(partition)) out.push(r);
   }
@@ -164,7 +193,12 @@ export function planBatch(records: readonly KafkaRecordRef[]): BatchPlan {
       });
     let events: ReturnType<typeof decodeRecord>;
     try {
-      events = decodeRecord(record.value, record.position, entry.format);
+      const base64 = record.valueBase64;
+      events = decodeRecord(
+        typeof base64 === 'string' ? { base64 } : record.value,
+        record.position,
+        entry.format,
+      );
     } catch (err) {
       deadLetter(record.position, err as Error, 'decode');
       continue;

@@ -61,6 +61,7 @@ describe('splitEnvelope', () => {
   it.each([
     ['text', (t: string) => t],
     ['bytes', (t: string) => Buffer.from(t)],
+    ['base64', (t: string) => ({ base64: Buffer.from(t).toString('base64') })],
   ])(
     'a known schema followed by more than a payload still decodes as the whole parse does (%s)',
     (_as, as) => {
@@ -70,6 +71,28 @@ describe('splitEnvelope', () => {
       expect(decodeRecord(as(extra), at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(extra), at));
       const broken = `{"schema":${json(schema)},"payload":${json(payload).slice(0, -1)}}`;
       expect(() => decodeRecord(as(broken), at, 'auto')).toThrow(/not valid JSON/);
+    },
+  );
+
+  it.each([0, 1, 2])(
+    'recognises a known schema in base64 whatever its length mod 3 (%i), and only that schema',
+    (pad) => {
+      const padded = { ...schema, name: 'x'.repeat(pad) };
+      const text = `{"schema":${json(padded)},"payload":${json(payload)}}`;
+      const expected = decodeDebezium(parseJsonLossless(text), at);
+      expect(decodeRecord(text, at, 'auto')).toEqual(expected);
+      const b64 = (t: string) => ({ base64: Buffer.from(t).toString('base64') });
+      expect(decodeRecord(b64(text), at, 'auto')).toEqual(expected);
+      // The same schema text but one byte off in the payload's first group, and a different schema.
+      const other = `{"schema":${json(padded)},"payload":${json({ ...payload, op: 'd', before: payload.after })}}`;
+      expect(decodeRecord(b64(other), at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(other), at));
+      const changed = text.replace('"int64"', '"int32"');
+      expect(decodeRecord(b64(changed), at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(changed), at));
+      const broken = Buffer.from(text);
+      broken[broken.length - 3] = 0xc3;
+      expect(() => decodeRecord({ base64: broken.toString('base64') }, at, 'auto')).toThrow(
+        /not valid UTF-8/,
+      );
     },
   );
 

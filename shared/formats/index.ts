@@ -2,7 +2,14 @@ import type { DecodedEvent, SourceFormat, SourcePosition } from '../types';
 import { decodeCanal, looksLikeCanal } from './canal';
 import { decodeDebezium, decodeDebeziumEnvelope, looksLikeDebezium } from './debezium';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, knownEnvelope, parseJsonLossless, splitEnvelope } from './json';
+import {
+  isJsonObject,
+  type JsonNode,
+  knownEnvelope,
+  knownEnvelopeBase64,
+  parseJsonLossless,
+  splitEnvelope,
+} from './json';
 import { decodeMaxwell, looksLikeMaxwell } from './maxwell';
 
 export { DecodeError, ValueError } from './errors';
@@ -45,21 +52,33 @@ function decodeEnvelope(schema: string, payload: JsonNode, position: SourcePosit
   }
 }
 
+/** A record value: base64 as Lambda delivers it, bytes, or text. */
+export type RecordValue = { base64: string } | Buffer | string;
+
 /**
- * One Kafka record value (bytes as they arrived, or text) → the changes it carries. A null value is a
- * tombstone. A Connect envelope whose schema was seen before is recognised from its bytes: only the
- * payload is decoded and parsed; the schema's hints are cached.
+ * One Kafka record value → the changes it carries. A null value is a tombstone. A Connect envelope
+ * whose schema was seen before is recognised without decoding it (from the base64 text or the bytes):
+ * only the payload is decoded and parsed; the schema's hints are cached.
  */
 export function decodeRecord(
-  value: Buffer | string | null,
+  input: RecordValue | null,
   position: SourcePosition,
   format: 'auto' | SourceFormat,
 ): DecodedEvent[] {
-  if (value === null || value.length === 0) return [{ kind: 'skip', reason: 'tombstone', position }];
   const envelopes = format === 'auto' || format === 'debezium';
+  if (input !== null && typeof input === 'object' && !Buffer.isBuffer(input)) {
+    const known = envelopes ? knownEnvelopeBase64(input.base64) : undefined;
+    // The prefix is valid UTF-8 text and ends at an ASCII character: the payload alone decides validity.
+    const payload = known && parsePayload(decodeUtf8(known.payload));
+    if (known && payload !== undefined) return decodeEnvelope(known.schema, payload, position);
+  }
+  const value =
+    input !== null && typeof input === 'object' && !Buffer.isBuffer(input)
+      ? Buffer.from(input.base64, 'base64')
+      : input;
+  if (value === null || value.length === 0) return [{ kind: 'skip', reason: 'tombstone', position }];
   if (envelopes && typeof value !== 'string') {
     const known = knownEnvelope(value);
-    // The prefix is valid UTF-8 text and ends at an ASCII character: the payload alone decides validity.
     const payload = known && parsePayload(decodeUtf8(known.payload));
     if (known && payload !== undefined) return decodeEnvelope(known.schema, payload, position);
   }

@@ -151,17 +151,45 @@ function endOfValue(text: string, i: number): number {
  * (knownEnvelope) before they are even decoded.
  */
 export function splitEnvelope(text: string): { schema: string; payload: string } | undefined {
-  const found = scanEnvelope(text);
-  const prefix = found && `{"schema":${found.schema},"payload":`;
-  if (prefix && text.startsWith(prefix) && !knownPrefixes.some((k) => k.schema === found.schema)) {
-    if (knownPrefixes.length >= 64) knownPrefixes.pop();
-    knownPrefixes.unshift({ bytes: Buffer.from(prefix), schema: found.schema });
-  }
-  return found;
+  const members = scanEnvelope(text);
+  const prefix = members && `{"schema":${members.schema},"payload":`;
+  if (members && prefix && text.startsWith(prefix)) remember(prefix, members.schema);
+  return members;
 }
 
-/** `{"schema":<text>,"payload":` as bytes, with the schema text; the last matched first. */
-const knownPrefixes: { bytes: Buffer; schema: string }[] = [];
+/**
+ * A remembered `{"schema":<text>,"payload":` prefix: its bytes, and the same bytes as the base64 text a
+ * Kafka event carries (the whole 3-byte groups: base64 of aligned bytes does not depend on what follows).
+ */
+interface KnownPrefix {
+  schema: string;
+  bytes: Buffer;
+  base64: string;
+  /** The prefix's last bytes (0–2) that share a base64 group with the payload. */
+  rest: Buffer;
+}
+
+/** The last matched first. */
+const knownPrefixes: KnownPrefix[] = [];
+
+function remember(prefix: string, schema: string): void {
+  if (knownPrefixes.some((k) => k.schema === schema)) return;
+  if (knownPrefixes.length >= 64) knownPrefixes.pop();
+  const bytes = Buffer.from(prefix);
+  const aligned = bytes.length - (bytes.length % 3);
+  knownPrefixes.unshift({
+    schema,
+    bytes,
+    base64: bytes.subarray(0, aligned).toString('base64'),
+    rest: bytes.subarray(aligned),
+  });
+}
+
+function found(i: number, payload: Buffer): { schema: string; payload: Buffer } {
+  const known = knownPrefixes[i] as KnownPrefix;
+  if (i > 0) knownPrefixes.unshift(...knownPrefixes.splice(i, 1));
+  return { schema: known.schema, payload };
+}
 
 /**
  * A message that starts with a schema prefix seen before (a byte comparison: no decoding, no scan)
@@ -171,12 +199,28 @@ const knownPrefixes: { bytes: Buffer; schema: string }[] = [];
 export function knownEnvelope(value: Buffer): { schema: string; payload: Buffer } | undefined {
   if (value[value.length - 1] !== 0x7d) return undefined;
   for (let i = 0; i < knownPrefixes.length; i++) {
-    const known = knownPrefixes[i] as { bytes: Buffer; schema: string };
-    const n = known.bytes.length;
-    if (value.length > n && value.compare(known.bytes, 0, n, 0, n) === 0) {
-      if (i > 0) knownPrefixes.unshift(...knownPrefixes.splice(i, 1));
-      return { schema: known.schema, payload: value.subarray(n, value.length - 1) };
-    }
+    const n = (knownPrefixes[i] as KnownPrefix).bytes.length;
+    if (value.length > n && value.compare((knownPrefixes[i] as KnownPrefix).bytes, 0, n, 0, n) === 0)
+      return found(i, value.subarray(n, value.length - 1));
+  }
+  return undefined;
+}
+
+/**
+ * The same, on a value still in base64 as Lambda delivers it: only the payload's part is decoded (the
+ * schema, most of the message, is compared as text and never decoded).
+ */
+export function knownEnvelopeBase64(base64: string): { schema: string; payload: Buffer } | undefined {
+  for (let i = 0; i < knownPrefixes.length; i++) {
+    const known = knownPrefixes[i] as KnownPrefix;
+    const cut = known.base64.length;
+    // A string slice compared with === is a memory comparison; startsWith is several times slower here.
+    if (base64.length <= cut || base64.slice(0, cut) !== known.base64) continue;
+    const tail = Buffer.from(base64.slice(cut), 'base64');
+    const n = known.rest.length;
+    if (tail.length <= n || tail[tail.length - 1] !== 0x7d || tail.compare(known.rest, 0, n, 0, n) !== 0)
+      return undefined;
+    return found(i, tail.subarray(n, tail.length - 1));
   }
   return undefined;
 }
