@@ -89,12 +89,14 @@ function benchDecode(): void {
   const whole = time('Debezium 2.7 with schema: whole message parsed', () => {
     for (const m of enveloped) parseJsonLossless(m);
   });
-  const split = time('Debezium 2.7 with schema: decodeRecord', () => {
-    for (const [i, m] of enveloped.entries())
+  // As Lambda delivers them: base64. The schema is recognised in the base64 text, only the payload decoded.
+  const delivered = enveloped.map((m) => ({ base64: Buffer.from(m).toString('base64') }));
+  const split = time('Debezium 2.7 with schema: decodeRecord (base64)', () => {
+    for (const [i, m] of delivered.entries())
       decodeRecord(m, { topic: 't', partition: 0, offset: String(i), index: 0 }, 'auto');
   });
   console.log(
-    `  ratio: whole parse / decodeRecord (schema cached, payload parsed) = ${(whole / split).toFixed(2)}x`,
+    `  ratio: whole message parsed / decodeRecord from base64 (schema recognised, payload decoded) = ${(whole / split).toFixed(2)}x`,
   );
 }
 
@@ -402,7 +404,7 @@ async function benchApply(): Promise<void> {
  */
 async function benchManual(): Promise<void> {
   const n = 100_000;
-  console.log(`\n5. manual sync of ${n.toLocaleString('en')} rows`);
+  console.log(`\n6. manual sync of ${n.toLocaleString('en')} rows`);
   const [online, offline] = await Promise.all([
     startThrowawayServer({ binlog: true }),
     startThrowawayServer(),
@@ -572,7 +574,7 @@ async function benchColdStart(outdir: string): Promise<void> {
     );
     console.log(`  ${'cold start'.padEnd(44)} ${(results.coldStartMs as number).toFixed(0).padStart(8)} ms`);
 
-    console.log('\n6. peak memory of one 6 MB batch (fresh process)');
+    console.log('\n5. peak memory of one 6 MB batch (fresh process)');
     await raw.query('TRUNCATE TABLE b.t');
     // Without the schema envelope, as a 6 MB batch of 10,000 records can only be (with it, ~2 KB each).
     const record = (id: number) => ({ id: String(id), name: `n${id}`, v: 'x'.repeat(360), n: '12.50' });
