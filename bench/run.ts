@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { MSKEvent } from 'aws-lambda';
 import { type BuildOptions, build } from 'esbuild';
 import { stringify } from 'yaml';
+import { encodeCanal, encodeDebezium, encodeMaxwell, type RawDbRow } from '../dev/encode';
 import { assembleDelete, assembleUpsert } from '../shared/assembler/statements';
 import { parseConfig } from '../shared/config/load';
 import { closeAllDatabases } from '../shared/db/connection';
@@ -27,7 +28,6 @@ import { type SyncContext, startManualSync } from '../shared/manual/sync';
 import { introspectTable } from '../shared/schema/introspect';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { lambdaContext, mskEvent } from '../test/support/kafka';
-import { encodeCanal, encodeDebezium, encodeMaxwell, type RawDbRow } from '../test/support/producers';
 import { rawConnection, readOnlyQuerier } from '../test/support/raw-connection';
 
 /** Everything the run measured, written to bench-results.json as well. */

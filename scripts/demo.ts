@@ -7,13 +7,13 @@
  * 4. prints both tables and stops the servers.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { encodeCanal, encodeDebezium, encodeMaxwell } from '../dev/encode';
 import { closeAllDatabases } from '../shared/db/connection';
 import { introspectTable } from '../shared/schema/introspect';
 import type { SqlValue } from '../shared/types';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { useConfig } from '../test/support/config-file';
 import { lambdaContext, mskEvent } from '../test/support/kafka';
-import { encodeCanal, encodeDebezium, encodeMaxwell } from '../test/support/producers';
 import { rawConnection, readOnlyQuerier } from '../test/support/raw-connection';
 
 const TABLE_DDL = `(id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL UNIQUE, value TEXT, price DECIMAL(12,2),

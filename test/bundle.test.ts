@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeDebezium, type RawDbRow } from '../dev/encode';
 import { quoteIdentifier as q } from '../shared/db/identifiers';
 import { introspectTable } from '../shared/schema/introspect';
 import { useConfig } from './support/config-file';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema } from './support/env';
 import { httpRequest } from './support/http';
 import { lambdaContext, mskEvent } from './support/kafka';
-import { encodeDebezium, type RawDbRow } from './support/producers';
 import { readOnlyQuerier } from './support/raw-connection';
 
 /**

@@ -1,12 +1,12 @@
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCanal, encodeDebezium, encodeMaxwell } from '../dev/encode';
 import type { BatchSummary } from '../shared/cdc/sync-batch';
 import { closeAllDatabases } from '../shared/db/connection';
 import { introspectTable } from '../shared/schema/introspect';
 import type { ColumnInfo, SqlValue } from '../shared/types';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
 import { lambdaContext, mskEvent, type TestRecord } from './support/kafka';
-import { encodeCanal, encodeDebezium, encodeMaxwell } from './support/producers';
 import { readOnlyQuerier } from './support/raw-connection';
 import { EXACT_COLUMNS_SQL, insertTypeRowsSql, TYPE_TABLE_COLUMNS } from './support/type-corpus';
 

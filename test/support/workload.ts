@@ -1,7 +1,7 @@
 import type { Connection } from 'mysql2/promise';
+import { encodeCanal, encodeDebezium, encodeMaxwell } from '../../dev/encode';
 import { introspectTable } from '../../shared/schema/introspect';
 import type { ColumnInfo, SqlValue } from '../../shared/types';
-import { encodeCanal, encodeDebezium, encodeMaxwell } from './producers';
 import { readOnlyQuerier } from './raw-connection';
 
 type Row = Record<string, SqlValue>;

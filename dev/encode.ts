@@ -1,17 +1,18 @@
 /**
- * What Debezium, Canal and Maxwell would publish for a row read from the online server, following
+ * What Debezium, Canal and Maxwell publish for a row of the online server, following
  * each tool's documented encoding (Debezium MySQL connector defaults: decimal.handling.mode=precise,
  * time.precision.mode=adaptive_time_microseconds, bigint.unsigned.handling.mode=long,
- * binary.handling.mode=base64). Rows come from a connection using exactTypeCast: text or Buffers.
- * Numbers are written into the JSON text digit for digit, never through a JS float.
+ * binary.handling.mode=base64). Rows are in exactTypeCast's form (text or Buffers), whether read with a
+ * query or captured from the binlog (dev/capture.ts). Numbers are written into the JSON text digit for
+ * digit, never through a JS float. The tests, the bench and the local pipeline all publish through here.
  */
 import {
   BINARY_TYPES as BINARY,
   GEOMETRY_TYPES as GEOMETRY,
   INTEGER_TYPES as INTS,
-} from '../../shared/formats/column-types';
-import { wkbToWkt } from '../../shared/formats/geometry';
-import type { ColumnInfo, SqlValue } from '../../shared/types';
+} from '../shared/formats/column-types';
+import { wkbToWkt } from '../shared/formats/geometry';
+import type { ColumnInfo, SqlValue } from '../shared/types';
 
 export type RawDbRow = Record<string, SqlValue>;
 
@@ -157,7 +158,9 @@ function debeziumField(c: ColumnInfo, v: SqlValue): { value: Json; schema: Json 
     return { value: v === null ? null : new Raw(String(timeMicros(text(v)))), schema: s };
   }
   if (t === 'year') {
-    return { value: v === null ? null : new Raw(text(v)), schema: schema('int32', 'io.debezium.time.Year') };
+    // An int32: the server's text '0000' is the number 0.
+    const s = schema('int32', 'io.debezium.time.Year');
+    return { value: v === null ? null : new Raw(String(Number(text(v)))), schema: s };
   }
   if (BINARY.has(t))
     return { value: v === null ? null : (v as Buffer).toString('base64'), schema: schema('bytes') };
@@ -179,6 +182,17 @@ function debeziumField(c: ColumnInfo, v: SqlValue): { value: Json; schema: Json 
   return { value: v === null ? null : text(v), schema: schema('string') };
 }
 
+/** Where a change was read, as a Debezium MySQL connector's `source` block gives it. */
+export interface DebeziumSource {
+  /** The connector's logical name (topic prefix). */
+  name: string;
+  serverId: number;
+  file: string;
+  pos: number;
+  /** The row's index within its binlog event. */
+  row: number;
+}
+
 export interface DebeziumArgs {
   op: 'c' | 'u' | 'd' | 'r';
   db: string;
@@ -187,7 +201,49 @@ export interface DebeziumArgs {
   before?: RawDbRow;
   after?: RawDbRow;
   withSchema: boolean;
+  /** Source commit time (the binlog event's timestamp). */
   tsMs?: number;
+  source?: DebeziumSource;
+}
+
+/** The record key a Debezium connector sends: the primary key columns, as JSON without a schema. */
+export function encodeDebeziumKey(columns: ColumnInfo[], key: string[], row: RawDbRow): string {
+  const value: Record<string, Json> = {};
+  for (const c of columns)
+    if (key.includes(c.name)) value[c.name] = debeziumField(c, row[c.name] ?? null).value;
+  return toJson(value);
+}
+
+/**
+ * A message of the connector's schema-change topic (named after the connector), as Debezium writes one
+ * for each DDL statement: the statement, its database, and the table it changes.
+ */
+export function encodeDebeziumSchemaChange(a: {
+  db: string;
+  table?: string;
+  ddl: string;
+  tsMs: number;
+  source: DebeziumSource;
+}): string {
+  return toJson({
+    source: {
+      version: '2.7.0.Final',
+      connector: 'mysql',
+      name: a.source.name,
+      ts_ms: new Raw(String(a.tsMs)),
+      snapshot: 'false',
+      db: a.db,
+      table: a.table ?? null,
+      server_id: new Raw(String(a.source.serverId)),
+      file: a.source.file,
+      pos: new Raw(String(a.source.pos)),
+      row: new Raw('0'),
+    },
+    ts_ms: new Raw(String(a.tsMs + 5)),
+    databaseName: a.db,
+    ddl: a.ddl,
+    tableChanges: a.table ? [{ type: 'ALTER', id: `"${a.db}"."${a.table}"` }] : [],
+  });
 }
 
 export function encodeDebezium(a: DebeziumArgs): string {
@@ -212,15 +268,15 @@ export function encodeDebezium(a: DebeziumArgs): string {
     source: {
       version: '2.7.0.Final',
       connector: 'mysql',
-      name: 'dbserver1',
+      name: a.source?.name ?? 'dbserver1',
       ts_ms: new Raw(String(ts)),
       snapshot: a.op === 'r' ? 'true' : 'false',
       db: a.db,
       table: a.table,
-      server_id: new Raw('1'),
-      file: 'binlog.000001',
-      pos: new Raw('4'),
-      row: new Raw('0'),
+      server_id: new Raw(String(a.source?.serverId ?? 1)),
+      file: a.source?.file ?? 'binlog.000001',
+      pos: new Raw(String(a.source?.pos ?? 4)),
+      row: new Raw(String(a.source?.row ?? 0)),
     },
     op: a.op,
     ts_ms: new Raw(String(ts + 5)),
@@ -332,7 +388,8 @@ export function encodeCanal(a: CanalArgs): string {
 function maxwellValue(c: ColumnInfo, v: SqlValue | undefined): Json {
   if (v === null || v === undefined) return null;
   const t = c.dataType;
-  if (INTS.has(t) || t === 'decimal' || t === 'year') return new Raw(text(v));
+  if (INTS.has(t) || t === 'decimal') return new Raw(text(v));
+  if (t === 'year') return new Raw(String(Number(text(v))));
   if (t === 'float' || t === 'double') {
     return new Raw(String(t === 'float' ? Math.fround(Number(text(v))) : Number(text(v))));
   }
