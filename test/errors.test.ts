@@ -1,5 +1,7 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../shared/config/load';
+import { DatabaseUnreachableError, getOnlineDatabase } from '../shared/db/connection';
 import { classifyError } from '../shared/db/errors';
 import { withRetry } from '../shared/db/retry';
 import { freePort } from './harness/mysql-server';
@@ -84,6 +86,19 @@ describe('classifyError', () => {
     const err = await errorOf(victim.query('SELECT 1'));
     expect(classifyError(err)).toBe('transient');
     victim.destroy();
+  });
+
+  it('a database no server answers for is named in the error, which stays transient', async () => {
+    const port = await freePort();
+    const config = parseConfig({
+      databases: { qa_db: { role: 'online', url: `mysql://root@127.0.0.1:${port}` } },
+    });
+    const err = await errorOf(getOnlineDatabase('qa_db', config));
+    expect(err).toBeInstanceOf(DatabaseUnreachableError);
+    expect((err as Error).message).toBe(
+      `cannot reach database "qa_db" at 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+    expect(classifyError(err)).toBe('transient');
   });
 });
 

@@ -200,8 +200,32 @@ async function openPool(
   } catch (err) {
     first?.release();
     await pool.end().catch(() => undefined);
-    throw err;
+    throw unreachable(name, endpoint, err);
   }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN']);
+
+/** A database the network could not reach (no server answered): named, so a log or an answer says which. */
+export class DatabaseUnreachableError extends Error {
+  override name = 'DatabaseUnreachableError';
+  /** Worth retrying: a server restarting, a network blip. */
+  readonly transient = true;
+  readonly code: string;
+  constructor(
+    readonly database: string,
+    address: string,
+    cause: { code: string; message?: string },
+  ) {
+    super(`cannot reach database "${database}" at ${address}: ${cause.message ?? cause.code}`, { cause });
+    this.code = cause.code;
+  }
+}
+
+function unreachable(name: string, endpoint: Endpoint, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !NETWORK_CODES.has(code)) return err;
+  return new DatabaseUnreachableError(name, `${endpoint.host}:${endpoint.port}`, err as { code: string });
 }
 
 function onlineDatabase({ pool, facts }: OpenedPool): OnlineDatabase & { end(): Promise<void> } {

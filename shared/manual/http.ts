@@ -2,7 +2,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { SyncConfig } from '../config/schema';
-import { UnknownDatabaseError } from '../db/connection';
+import { DatabaseUnreachableError, UnknownDatabaseError } from '../db/connection';
 import { redactMessage } from '../db/errors';
 import { GuardUnverifiedError, getWriteTarget, OnlineTargetError } from '../db/guard';
 import { logger, MetricUnit, metrics } from '../observability';
@@ -199,7 +199,8 @@ export function errorResponse(err: unknown, requestId: string): APIGatewayProxyS
     return json(err.kind === 'not-found' ? 404 : 409, { error: err.message });
   if (err instanceof OnlineTargetError) return json(403, { error: err.message });
   if (err instanceof UnknownDatabaseError) return json(403, { error: err.message });
-  if (err instanceof GuardUnverifiedError) return json(503, { error: err.message, requestId });
+  if (err instanceof GuardUnverifiedError || err instanceof DatabaseUnreachableError)
+    return json(503, { error: err.message, requestId });
   const routeMissing =
     (err as { statusCode?: number; cause?: { package?: string } }).cause?.package === '@middy/http-router';
   if (routeMissing) return json(404, { error: 'no such route' });
