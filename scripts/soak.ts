@@ -1,11 +1,14 @@
 /**
- * Convergence soak: `npm run soak -- --events 1000000 [--seed 1] [--fault-rate 0.1]`.
+ * Convergence soak: `npm run soak -- --events 1000000 [--seed 1] [--fault-rate 0.1] [--capture]`.
  * Starts throwaway online/offline servers, runs a seeded random workload online, delivers its change
  * messages through the CDC handler in random batches with re-deliveries and injected connection kills,
  * then compares every row. Exits non-zero unless rows lost and rows differing are both 0.
+ * The messages are what each connector would publish for the rows the workload reads back; with
+ * `--capture` they are read from the online binlog instead (dev/capture.ts, Debezium with schema).
  */
 
 import { parseArgs } from 'node:util';
+import { BinlogCapture } from '../dev/capture';
 import { startThrowawayServer } from '../test/harness/mysql-server';
 import { useConfig } from '../test/support/config-file';
 import { rawConnection } from '../test/support/raw-connection';
@@ -18,6 +21,7 @@ async function main(): Promise<void> {
       events: { type: 'string', default: '100000' },
       seed: { type: 'string', default: '1' },
       'fault-rate': { type: 'string', default: '0.1' },
+      capture: { type: 'boolean', default: false },
     },
   });
   const events = Number(values.events);
@@ -50,6 +54,26 @@ async function main(): Promise<void> {
       cdc: [{ topics: ['soak'], target: 'offline' }],
     });
     const { handler } = await import('../functions/cdc-sync');
+    let capture: BinlogCapture | undefined;
+    if (values.capture) {
+      workload.emitMessages = false;
+      capture = new BinlogCapture({
+        onlineUrl: onlineServer.url,
+        schemas: [schema],
+        batchSize: 10_000,
+        batchWindowMs: 5,
+        // The soak batches (and re-delivers) the captured messages itself, all on its one topic.
+        deliver: async (event) => {
+          for (const list of Object.values(event.records))
+            for (const r of list) workload.messages.push(Buffer.from(r.value, 'base64').toString('utf8'));
+        },
+        onError: (err) => {
+          console.error(`capture: ${err.message}`);
+          process.exit(1);
+        },
+      });
+      await capture.start();
+    }
     const started = Date.now();
     let lastPrint = 0;
     const report = await runSoak({
@@ -60,6 +84,7 @@ async function main(): Promise<void> {
       seed: seed + 1,
       killer: offline,
       faultRate: Number(values['fault-rate']),
+      ...(capture ? { settle: () => (capture as BinlogCapture).caughtUp() } : {}),
       onProgress: (done) => {
         if (Date.now() - lastPrint > 5000) {
           lastPrint = Date.now();
@@ -69,6 +94,7 @@ async function main(): Promise<void> {
         }
       },
     });
+    await capture?.stop();
     const diff = await diffRows(online, offline, schema);
     const sums = [await tableChecksums(online, schema), await tableChecksums(offline, schema)];
     const result = {

@@ -91,6 +91,8 @@ export interface ServerOptions {
   binlog?: boolean;
   /** Extra `--option=value` flags. */
   extraArgs?: string[];
+  /** A fixed port (the local pipeline's, from sync.config.yml) instead of a free one. */
+  port?: number;
 }
 
 export async function startThrowawayServer(opts: ServerOptions = {}): Promise<ThrowawayServer> {
@@ -109,7 +111,7 @@ export async function startThrowawayServer(opts: ServerOptions = {}): Promise<Th
   ]).catch((err: Error & { stderr?: string }) => {
     throw new Error(`${install} failed: ${err.stderr ?? err.message}`);
   });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [
     '--no-defaults',
     `--datadir=${join(dataDir, 'data')}`,

@@ -1,4 +1,4 @@
-import type { Context, MSKEvent } from 'aws-lambda';
+import type { MSKEvent } from 'aws-lambda';
 
 export interface TestRecord {
   topic: string;
@@ -35,20 +35,4 @@ export function mskEvent(records: TestRecord[], offsets?: number[]): MSKEvent {
   };
 }
 
-export function lambdaContext(remainingMs = 300_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'cdcSync',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:cdcSync',
-    memoryLimitInMB: '1024',
-    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
-    logGroupName: '/aws/lambda/cdcSync',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+export { lambdaContext } from '../../dev/lambda';

@@ -18,6 +18,11 @@ export interface SoakOptions {
   faultRate?: number;
   maxBatch?: number;
   onProgress?: (done: number) => void;
+  /**
+   * Waits until the messages of the steps taken so far are in `workload.messages` (when they come from a
+   * binlog capture, asynchronously); without it each step emits its own messages at once.
+   */
+  settle?: () => Promise<void>;
 }
 
 export interface SoakReport {
@@ -47,7 +52,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const maxBatch = o.maxBatch ?? 200;
   while (report.events < o.events) {
     const start = o.workload.messages.length;
-    while (o.workload.messages.length - start < 1 + Math.floor(random() * maxBatch)) await o.workload.step();
+    const size = 1 + Math.floor(random() * maxBatch);
+    while (o.workload.messages.length - start < size) {
+      if (!o.settle) await o.workload.step();
+      else {
+        for (let i = o.workload.messages.length - start; i < size; i++) await o.workload.step();
+        await o.settle();
+      }
+    }
     const fresh = o.workload.messages.splice(start).map((value) => ({ value, offset: offset++ }));
     report.events += fresh.length;
     // Sometimes start the batch a little before where the last one ended: offsets Lambda re-delivers.

@@ -70,7 +70,14 @@ export class CapturingWorkload {
     return rows as Row[];
   }
 
+  /**
+   * False when the change messages come from the binlog instead (dev/capture.ts pushes them into
+   * `messages`): the workload then only changes rows.
+   */
+  emitMessages = true;
+
   private emit(table: string, op: 'c' | 'u' | 'd', before: Row | undefined, after: Row | undefined): void {
+    if (!this.emitMessages) return;
     const columns = this.columns.get(table) as ColumnInfo[];
     const format = this.pick(this.formats);
     const db = this.schema;
