@@ -204,7 +204,14 @@ async function openPool(
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+]);
 
 /** A database the network could not reach (no server answered): named, so a log or an answer says which. */
 export class DatabaseUnreachableError extends Error {
