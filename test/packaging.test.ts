@@ -255,6 +255,202 @@ describe('serverless package', () => {
     expect(result.ok).toBe(false);
     expect(result.output).toContain('cdc[0].target: "online" has role "online"');
   }, 120_000);
+
+  // --- alarms and dashboard (sync.config.yml `alarms`, on by default) ---
+
+  const ALARM_PREFIX = 'cdc-mirror-test-dev-';
+  const DEPTH_ALARM = 'FailureDestinationCdcmirrorfailedDepthAlarm';
+  const alarmsOf = (t: typeof template) =>
+    Object.fromEntries(
+      Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+        .map(([id, r]) => [id, r.Properties]),
+    );
+  const dashboardsOf = (t: typeof template) =>
+    Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+
+  it('generates the alarms by default: lag, dead letters, errors and throttles, failure queue depth', () => {
+    const alarms = alarmsOf(template);
+    expect(Object.keys(alarms).sort()).toEqual(
+      [
+        'ReplicationLagAlarm',
+        'DeadLettersAlarm',
+        'CdcSyncErrorsAlarm',
+        'CdcSyncThrottlesAlarm',
+        'ManualSyncErrorsAlarm',
+        'ManualSyncThrottlesAlarm',
+        DEPTH_ALARM,
+      ].sort(),
+    );
+    const service = [{ Name: 'service', Value: 'cdc-mirror-test' }];
+    const fn = (id: string) => [{ Name: 'FunctionName', Value: { Ref: id } }];
+    const expected: Record<string, Record<string, unknown>> = {
+      ReplicationLagAlarm: {
+        AlarmName: `${ALARM_PREFIX}replication-lag`,
+        Namespace: 'cdc-mirror',
+        MetricName: 'ReplicationLag',
+        Dimensions: service,
+        Statistic: 'Maximum',
+        Threshold: 300_000,
+        EvaluationPeriods: 3,
+        TreatMissingData: 'ignore',
+      },
+      DeadLettersAlarm: {
+        AlarmName: `${ALARM_PREFIX}dead-letters`,
+        Namespace: 'cdc-mirror',
+        MetricName: 'RowsDeadLettered',
+        Dimensions: service,
+        Statistic: 'Sum',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+      CdcSyncErrorsAlarm: {
+        AlarmName: `${ALARM_PREFIX}cdcSync-errors`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: fn('CdcSyncLambdaFunction'),
+        Threshold: 0,
+      },
+      CdcSyncThrottlesAlarm: {
+        AlarmName: `${ALARM_PREFIX}cdcSync-throttles`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Dimensions: fn('CdcSyncLambdaFunction'),
+      },
+      ManualSyncErrorsAlarm: {
+        AlarmName: `${ALARM_PREFIX}manualSync-errors`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: fn('ManualSyncLambdaFunction'),
+      },
+      ManualSyncThrottlesAlarm: {
+        AlarmName: `${ALARM_PREFIX}manualSync-throttles`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Dimensions: fn('ManualSyncLambdaFunction'),
+      },
+      [DEPTH_ALARM]: {
+        AlarmName: `${ALARM_PREFIX}failure-destination-cdc-mirror-failed`,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: 'cdc-mirror-failed' }],
+        Statistic: 'Maximum',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+    };
+    for (const [id, properties] of Object.entries(expected)) {
+      expect(alarms[id], id).toMatchObject({
+        ...properties,
+        Period: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmDescription: expect.any(String),
+      });
+      // No notification target configured: the alarms change state and notify no one.
+      expect(alarms[id], id).not.toHaveProperty('AlarmActions');
+      expect(alarms[id], id).not.toHaveProperty('OKActions');
+    }
+    // The functions they watch are the ones in this template.
+    expect(template.Resources.CdcSyncLambdaFunction?.Type).toBe('AWS::Lambda::Function');
+    expect(template.Resources.ManualSyncLambdaFunction?.Type).toBe('AWS::Lambda::Function');
+  });
+
+  it('generates a dashboard whose body is JSON naming the metrics, with only resolvable substitutions', () => {
+    const dashboards = dashboardsOf(template);
+    expect(dashboards).toHaveLength(1);
+    const dashboard = dashboards[0] as Resource;
+    expect(dashboard.Properties.DashboardName).toBe('cdc-mirror-test-dev');
+    const text = (dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    expect(typeof text).toBe('string');
+    // Every ${...} is the region, or a resource of this template (or its Arn): all resolvable.
+    const refs = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1] as string);
+    expect(refs).toContain('AWS::Region');
+    for (const ref of refs.filter((r) => r !== 'AWS::Region')) {
+      expect(Object.keys(template.Resources), ref).toContain(ref.replace(/\.Arn$/, ''));
+    }
+    // With stand-ins for the substitutions, the body is the JSON CloudWatch reads.
+    const body = JSON.parse(text.replace(/\$\{[^}]*\}/g, 'x')) as {
+      widgets: { type: string; properties: { metrics?: unknown[][]; alarms?: string[] } }[];
+    };
+    const metrics = body.widgets.flatMap((w) => w.properties.metrics ?? []);
+    const names = new Set(metrics.map((m) => `${m[0]}/${m[1]}`));
+    for (const m of [
+      'RowsInserted',
+      'RowsUpdated',
+      'RowsDeleted',
+      'RowsSkipped',
+      'RowConflicts',
+      'RowsDeadLettered',
+      'RecordsFiltered',
+      'BatchLatency',
+      'ReplicationLag',
+      'ManualSyncRequests',
+    ]) {
+      expect(names, m).toContain(`cdc-mirror/${m}`);
+    }
+    for (const m of ['Errors', 'Throttles', 'Duration']) expect(names, m).toContain(`AWS/Lambda/${m}`);
+    expect(names).toContain('AWS/SQS/ApproximateNumberOfMessagesVisible');
+    expect(
+      metrics
+        .filter((m) => m[0] === 'cdc-mirror')
+        .every((m) => m[2] === 'service' && m[3] === 'cdc-mirror-test'),
+    ).toBe(true);
+    const alarmWidget = body.widgets.find((w) => w.type === 'alarm');
+    expect(alarmWidget?.properties.alarms).toHaveLength(Object.keys(alarmsOf(template)).length);
+  });
+
+  /** A small config with one MSK trigger and an SQS failure destination, and the given `alarms`. */
+  const packageWithAlarms = async (alarms: Record<string, unknown>) => {
+    const path = useConfig({
+      service: 'cdc-mirror-test',
+      databases: { offline: { role: 'offline', secretId: DB_SECRET } },
+      cdc: [
+        {
+          topics: ['dbserver1.shop.t_config'],
+          target: 'offline',
+          msk: { arn: MSK_A },
+          retry: { provisionedPollers: { minimumPollers: 1, maximumPollers: 1 }, onFailureDestination: DLQ },
+        },
+      ],
+      alarms,
+    });
+    const result = await slsPackage(path);
+    expect(result.ok, result.output).toBe(true);
+    return JSON.parse(
+      readFileSync(join(result.dir, 'cloudformation-template-update-stack.json'), 'utf8'),
+    ) as typeof template;
+  };
+
+  it('sends every alarm to snsTopicArn (ALARM and OK), with the configured lag threshold', async () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:cdc-mirror-alerts';
+    const t = await packageWithAlarms({ snsTopicArn: topic, lagThresholdSeconds: 60, deadLetters: false });
+    const alarms = alarmsOf(t);
+    expect(Object.keys(alarms).sort()).toEqual(
+      [
+        'ReplicationLagAlarm',
+        'CdcSyncErrorsAlarm',
+        'CdcSyncThrottlesAlarm',
+        'ManualSyncErrorsAlarm',
+        'ManualSyncThrottlesAlarm',
+        DEPTH_ALARM,
+      ].sort(),
+    );
+    for (const [id, a] of Object.entries(alarms)) {
+      expect(a.AlarmActions, id).toEqual([topic]);
+      expect(a.OKActions, id).toEqual([topic]);
+    }
+    expect(alarms.ReplicationLagAlarm).toMatchObject({ MetricName: 'ReplicationLag', Threshold: 60_000 });
+    expect(dashboardsOf(t)).toHaveLength(1);
+  }, 120_000);
+
+  it('generates neither alarms nor dashboard when both are turned off', async () => {
+    const t = await packageWithAlarms({ enabled: false, dashboard: false });
+    expect(alarmsOf(t)).toEqual({});
+    expect(dashboardsOf(t)).toEqual([]);
+    // The rest of the stack is unaffected.
+    expect(t.Resources.CdcSyncLambdaFunction?.Type).toBe('AWS::Lambda::Function');
+    expect(Object.values(t.Resources).some((r) => r.Type === 'AWS::Lambda::EventSourceMapping')).toBe(true);
+  }, 120_000);
 });
 
 /**

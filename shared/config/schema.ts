@@ -155,6 +155,22 @@ export const configSchema = z
     schemaCacheTtlSeconds: z._default(z.int().check(z.gte(0)), 300),
     /** How long a fetched secret is trusted before it is fetched again (rotation). */
     secretCacheTtlSeconds: z._default(z.int().check(z.gte(0)), 300),
+    /** CloudWatch alarms and dashboard generated into the stack at `serverless package` (opt-out). */
+    alarms: z._default(
+      z.strictObject({
+        /** The alarms (lag, dead letters, function errors and throttles, failure destination depth). */
+        enabled: z._default(z.boolean(), true),
+        /** Replication lag above this, sustained for 15 minutes, alarms. */
+        lagThresholdSeconds: z._default(z.int().check(z.gte(1)), 300),
+        /** An alarm on any dead-lettered row. */
+        deadLetters: z._default(z.boolean(), true),
+        /** Where every alarm notifies, on ALARM and on OK; without it the alarms only change state. */
+        snsTopicArn: z.optional(z.string().check(z.startsWith('arn:'))),
+        /** A CloudWatch dashboard of the service's metrics (independent of `enabled`). */
+        dashboard: z._default(z.boolean(), true),
+      }),
+      { enabled: true, lagThresholdSeconds: 300, deadLetters: true, dashboard: true },
+    ),
   })
   .check(
     z.superRefine((cfg, ctx) => {

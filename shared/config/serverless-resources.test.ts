@@ -3,11 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './load';
 import type { CdcEntry } from './schema';
 import {
+  alarmResources,
   cdcEvents,
+  dashboardBody,
+  dashboardResources,
   eventSourceMappingExtensions,
   eventSourceMappingLogicalId,
   httpApiConfig,
   iamStatements,
+  lambdaLogicalId,
   manualSyncEvents,
   serverlessFragments,
   vpcConfig,
@@ -17,6 +21,7 @@ import {
 const oslsNaming = createRequire(import.meta.url)('osls/lib/plugins/aws/lib/naming.js') as {
   getMSKEventLogicalId(fn: string, cluster: string, topic: string): string;
   getKafkaEventLogicalId(fn: string, topic: string): string;
+  getLambdaLogicalId(fn: string): string;
 };
 
 const MSK = 'arn:aws:kafka:us-east-1:123456789012:cluster/prod-msk/abc-1';
@@ -376,9 +381,346 @@ describe('vpc and the whole set', () => {
       'iamStatements',
       'manualSyncEvents',
       'region',
+      'resources',
       'service',
       'vpc',
     ]);
     expect(fragments).toMatchObject({ service: 'svc', region: 'eu-west-1' });
+  });
+});
+
+describe('alarms and dashboard', () => {
+  type Resource = { Type: string; Properties: Record<string, unknown> };
+  const SNS = 'arn:aws:sns:us-east-1:123456789012:ops';
+  const polled = [{ topics: ['a.b'], target: 'off', msk: { arn: MSK } }];
+  const cfg = (doc: Record<string, unknown>) => config({ service: 'svc', cdc: polled, ...doc });
+  const alarms = (doc: Record<string, unknown>) => alarmResources(cfg(doc)) as Record<string, Resource>;
+  const FUNCTION_ALARMS = [
+    'CdcSyncErrorsAlarm',
+    'CdcSyncThrottlesAlarm',
+    'ManualSyncErrorsAlarm',
+    'ManualSyncThrottlesAlarm',
+  ];
+
+  it('defaults: everything on, lag threshold 300 s, no notification target', () => {
+    expect(config({}).alarms).toEqual({
+      enabled: true,
+      lagThresholdSeconds: 300,
+      deadLetters: true,
+      dashboard: true,
+    });
+  });
+
+  it.each([
+    [{ enabled: 'yes' }, 'alarms.enabled: Invalid input: expected boolean'],
+    [{ lagThresholdSeconds: 0 }, 'alarms.lagThresholdSeconds: Too small'],
+    [{ lagThresholdSeconds: 1.5 }, 'alarms.lagThresholdSeconds: Invalid input: expected int'],
+    [{ deadLetters: 1 }, 'alarms.deadLetters: Invalid input: expected boolean'],
+    [{ snsTopicArn: 'ops-topic' }, 'alarms.snsTopicArn: Invalid string: must start with "arn:"'],
+    [{ dashboard: null }, 'alarms.dashboard: Invalid input: expected boolean'],
+    [{ email: 'ops@example.com' }, 'alarms: Unrecognized key: "email"'],
+  ])('refuses alarms %j, naming the key', (alarmsDoc, message) => {
+    expect(() => cfg({ alarms: alarmsDoc })).toThrow(message);
+  });
+
+  it.each([
+    {
+      name: 'defaults with a Kafka trigger: lag, dead letters, errors and throttles of both functions',
+      doc: {},
+      ids: ['ReplicationLagAlarm', 'DeadLettersAlarm', ...FUNCTION_ALARMS],
+    },
+    {
+      name: 'deadLetters: false',
+      doc: { alarms: { deadLetters: false } },
+      ids: ['ReplicationLagAlarm', ...FUNCTION_ALARMS],
+    },
+    { name: 'enabled: false: none', doc: { alarms: { enabled: false } }, ids: [] },
+    {
+      name: 'no Kafka trigger: no lag or dead letters to watch, only the functions',
+      doc: { cdc: [{ topics: ['local'], target: 'off' }] },
+      ids: FUNCTION_ALARMS,
+    },
+    {
+      name: 'SQS failure destinations: one depth alarm per queue; SNS, S3 and local-only entries have none',
+      doc: {
+        cdc: [
+          { topics: ['a'], target: 'off', msk: { arn: MSK }, retry: { onFailureDestination: DLQ } },
+          { topics: ['b'], target: 'off', kafka: KAFKA, retry: { onFailureDestination: DLQ } },
+          {
+            topics: ['c'],
+            target: 'off',
+            kafka: KAFKA,
+            retry: { onFailureDestination: 'arn:aws:sqs:eu-west-1:123456789012:other_dlq' },
+          },
+          {
+            topics: ['d'],
+            target: 'off',
+            kafka: KAFKA,
+            retry: { onFailureDestination: 'arn:aws:sns:us-east-1:123456789012:failed' },
+          },
+          {
+            topics: ['e'],
+            target: 'off',
+            kafka: KAFKA,
+            retry: { onFailureDestination: 'arn:aws:s3:::failed' },
+          },
+          { topics: ['f'], target: 'off', retry: { onFailureDestination: 'arn:aws:sqs:us-east-1:1:unused' } },
+        ],
+      },
+      ids: [
+        'ReplicationLagAlarm',
+        'DeadLettersAlarm',
+        ...FUNCTION_ALARMS,
+        'FailureDestinationDlqDepthAlarm',
+        'FailureDestinationOtherdlqDepthAlarm',
+      ],
+    },
+  ])('$name', ({ doc, ids }) => {
+    const resources = alarms(doc);
+    expect(Object.keys(resources)).toEqual(ids);
+    expect(Object.values(resources).every((r) => r.Type === 'AWS::CloudWatch::Alarm')).toBe(true);
+  });
+
+  const ours = (metric: string) => ({
+    Namespace: 'cdc-mirror',
+    MetricName: metric,
+    Dimensions: [{ Name: 'service', Value: 'svc' }],
+  });
+  const lambda = (metric: string, id: string) => ({
+    Namespace: 'AWS/Lambda',
+    MetricName: metric,
+    Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }],
+  });
+  /** Counts: any in one 5-minute period alarms; no data is none. */
+  const count = {
+    Statistic: 'Sum',
+    Threshold: 0,
+    EvaluationPeriods: 1,
+    DatapointsToAlarm: 1,
+    TreatMissingData: 'notBreaching',
+  };
+  it.each([
+    [
+      'ReplicationLagAlarm',
+      'replication-lag',
+      {
+        ...ours('ReplicationLag'),
+        Statistic: 'Maximum',
+        Threshold: 300_000,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'ignore',
+      },
+    ],
+    ['DeadLettersAlarm', 'dead-letters', { ...ours('RowsDeadLettered'), ...count }],
+    ['CdcSyncErrorsAlarm', 'cdcSync-errors', { ...lambda('Errors', 'CdcSyncLambdaFunction'), ...count }],
+    [
+      'CdcSyncThrottlesAlarm',
+      'cdcSync-throttles',
+      { ...lambda('Throttles', 'CdcSyncLambdaFunction'), ...count },
+    ],
+    [
+      'ManualSyncErrorsAlarm',
+      'manualSync-errors',
+      { ...lambda('Errors', 'ManualSyncLambdaFunction'), ...count },
+    ],
+    [
+      'ManualSyncThrottlesAlarm',
+      'manualSync-throttles',
+      { ...lambda('Throttles', 'ManualSyncLambdaFunction'), ...count },
+    ],
+    [
+      'FailureDestinationDlqDepthAlarm',
+      'failure-destination-dlq',
+      {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: 'dlq' }],
+        ...count,
+        Statistic: 'Maximum',
+      },
+    ],
+  ])('%s: %s', (id, name, properties) => {
+    const cdc = [{ ...polled[0], retry: { onFailureDestination: DLQ } }];
+    const alarm = alarms({ cdc })[id];
+    expect(alarm?.Properties).toEqual({
+      AlarmName: `svc-\${sls:stage}-${name}`,
+      AlarmDescription: expect.any(String),
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      ...properties,
+    });
+    // A description that tells the reader what to do, within CloudFormation's 1024 characters.
+    const description = String(alarm?.Properties.AlarmDescription);
+    expect(description.length).toBeGreaterThan(80);
+    expect(description.length).toBeLessThanOrEqual(1024);
+  });
+
+  it('the lag threshold is lagThresholdSeconds in milliseconds (ReplicationLag is published in ms)', () => {
+    const lag = alarms({ alarms: { lagThresholdSeconds: 90 } }).ReplicationLagAlarm;
+    expect(lag?.Properties).toMatchObject({ Threshold: 90_000 });
+    expect(lag?.Properties.AlarmDescription).toContain('90 s');
+  });
+
+  it.each([
+    ['snsTopicArn: every alarm notifies it on ALARM and on OK', { snsTopicArn: SNS }, [SNS]],
+    ['no snsTopicArn: no actions', {}, undefined],
+  ])('%s', (_, alarmsDoc, actions) => {
+    const cdc = [{ ...polled[0], retry: { onFailureDestination: DLQ } }];
+    const all = Object.values(alarms({ cdc, alarms: alarmsDoc }));
+    expect(all).toHaveLength(7);
+    for (const a of all) {
+      expect(a.Properties.AlarmActions).toEqual(actions);
+      expect(a.Properties.OKActions).toEqual(actions);
+      expect(a.Properties).not.toHaveProperty('InsufficientDataActions');
+    }
+  });
+
+  it('queues of the same name (other accounts) or the same letters get distinct logical IDs and alarm names', () => {
+    const cdc = [
+      'arn:aws:sqs:us-east-1:111111111111:dlq',
+      'arn:aws:sqs:us-east-1:222222222222:dlq',
+      'arn:aws:sqs:us-east-1:1:d-lq',
+      'arn:aws:sqs:us-east-1:1:dlq-2',
+    ].map((arn, i) => ({
+      topics: [`t${i}`],
+      target: 'off',
+      kafka: KAFKA,
+      retry: { onFailureDestination: arn },
+    }));
+    const depth = Object.entries(alarms({ cdc })).filter(([id]) => id.startsWith('FailureDestination'));
+    expect(depth.map(([id, a]) => [id, a.Properties.AlarmName, a.Properties.Dimensions])).toEqual([
+      [
+        'FailureDestinationDlqDepthAlarm',
+        `svc-\${sls:stage}-failure-destination-dlq`,
+        [{ Name: 'QueueName', Value: 'dlq' }],
+      ],
+      [
+        'FailureDestinationDlq2DepthAlarm',
+        `svc-\${sls:stage}-failure-destination-dlq-2`,
+        [{ Name: 'QueueName', Value: 'dlq' }],
+      ],
+      [
+        'FailureDestinationDlq3DepthAlarm',
+        `svc-\${sls:stage}-failure-destination-d-lq`,
+        [{ Name: 'QueueName', Value: 'd-lq' }],
+      ],
+      [
+        'FailureDestinationDlq22DepthAlarm',
+        `svc-\${sls:stage}-failure-destination-dlq-2-2`,
+        [{ Name: 'QueueName', Value: 'dlq-2' }],
+      ],
+    ]);
+  });
+
+  it.each(['cdcSync', 'manualSync', 'cdc-sync_fn'])(
+    'the function logical ID of %s is what osls generates',
+    (name) => {
+      expect(lambdaLogicalId(name)).toBe(oslsNaming.getLambdaLogicalId(name));
+    },
+  );
+
+  describe('dashboard', () => {
+    type Widget = {
+      type: string;
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+      properties: { title?: string; alarms?: string[]; metrics?: unknown[][]; annotations?: unknown };
+    };
+    const body = (doc: Record<string, unknown>) => dashboardBody(cfg(doc)) as { widgets: Widget[] };
+    const metricNames = (widgets: Widget[]) =>
+      new Set(widgets.flatMap((w) => (w.properties.metrics ?? []).map((m) => `${m[0]}/${m[1]}`)));
+
+    it('one dashboard, its body a JSON string for Fn::Sub that references only the region, functions and alarms', () => {
+      const cdc = [{ ...polled[0], retry: { onFailureDestination: DLQ } }];
+      const { Dashboard } = dashboardResources(cfg({ cdc })) as { Dashboard: Resource };
+      expect(Dashboard.Type).toBe('AWS::CloudWatch::Dashboard');
+      expect(Dashboard.Properties.DashboardName).toBe(`svc-\${sls:stage}`);
+      const text = (Dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+      expect(JSON.parse(text)).toEqual(dashboardBody(cfg({ cdc })));
+      const refs = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
+      expect(refs).toEqual(
+        new Set([
+          'AWS::Region',
+          'CdcSyncLambdaFunction',
+          'ManualSyncLambdaFunction',
+          ...Object.keys(alarms({ cdc })).map((id) => `${id}.Arn`),
+        ]),
+      );
+    });
+
+    it('graphs every metric the functions publish, Lambda errors, throttles and duration, and queue depth', () => {
+      const cdc = [{ ...polled[0], retry: { onFailureDestination: DLQ } }];
+      expect(metricNames(body({ cdc }).widgets)).toEqual(
+        new Set([
+          ...[
+            'RowsInserted',
+            'RowsUpdated',
+            'RowsDeleted',
+            'RowsSkipped',
+            'RowConflicts',
+            'RowsDeadLettered',
+            'DroppedColumns',
+            'RecordsFiltered',
+            'BatchLatency',
+            'ReplicationLag',
+            'ManualSyncRequests',
+            'ManualSyncRowsWritten',
+          ].map((m) => `cdc-mirror/${m}`),
+          'AWS/Lambda/Errors',
+          'AWS/Lambda/Throttles',
+          'AWS/Lambda/Duration',
+          'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        ]),
+      );
+      const ours = body({})
+        .widgets.flatMap((w) => w.properties.metrics ?? [])
+        .filter((m) => m[0] === 'cdc-mirror');
+      expect(ours.every((m) => m[2] === 'service' && m[3] === 'svc')).toBe(true);
+    });
+
+    it('lays the widgets out on the 24-column grid without overlap', () => {
+      const { widgets } = body({});
+      const cells = new Set<string>();
+      for (const w of widgets) {
+        expect(w.x + w.width).toBeLessThanOrEqual(24);
+        for (let x = w.x; x < w.x + w.width; x++) {
+          for (let y = w.y; y < w.y + w.height; y++) {
+            expect(cells.has(`${x},${y}`)).toBe(false);
+            cells.add(`${x},${y}`);
+          }
+        }
+      }
+    });
+
+    it.each([
+      ['defaults: an alarm status widget and the lag threshold drawn', {}, true],
+      ['alarms off: the graphs alone', { alarms: { enabled: false } }, false],
+    ])('%s', (_, doc, withAlarms) => {
+      const { widgets } = body(doc);
+      expect(widgets.some((w) => w.type === 'alarm')).toBe(withAlarms);
+      const lag = widgets.find((w) => w.properties.title?.startsWith('Replication lag'));
+      expect(lag?.properties.annotations).toEqual(
+        withAlarms ? { horizontal: [{ label: 'alarm threshold', value: 300_000 }] } : undefined,
+      );
+    });
+
+    it('dashboard: false: none; it does not depend on the alarms', () => {
+      expect(dashboardResources(cfg({ alarms: { dashboard: false } }))).toEqual({});
+      expect(Object.keys(dashboardResources(cfg({ alarms: { enabled: false } })))).toEqual(['Dashboard']);
+    });
+  });
+
+  it('serverlessFragments: alarms and dashboard as resources, nothing with both off', () => {
+    const on = serverlessFragments(cfg({})).resources as Record<string, Resource>;
+    expect(Object.keys(on)).toEqual([
+      'ReplicationLagAlarm',
+      'DeadLettersAlarm',
+      ...FUNCTION_ALARMS,
+      'Dashboard',
+    ]);
+    expect(serverlessFragments(cfg({ alarms: { enabled: false, dashboard: false } })).resources).toEqual({});
   });
 });

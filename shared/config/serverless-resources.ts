@@ -291,6 +291,350 @@ export function vpcConfig(config: SyncConfig): Json | null {
     : null;
 }
 
+// --- alarms and dashboard ---
+
+/** POWERTOOLS_METRICS_NAMESPACE in serverless.yml: where the functions publish their EMF metrics. */
+export const METRICS_NAMESPACE = 'cdc-mirror';
+/**
+ * The dimension Powertools Metrics adds to every metric: `service`, valued POWERTOOLS_SERVICE_NAME, which
+ * serverless.yml sets to the service name (not stage-qualified).
+ */
+const SERVICE_DIMENSION = 'service';
+/** Every alarm and the dashboard look at 5-minute periods. */
+const PERIOD_SECONDS = 300;
+/** Sustained lag: periods that must all breach (3 × 5 minutes). */
+const LAG_PERIODS = 3;
+
+/** The logical ID osls gives a function (naming.getLambdaLogicalId). */
+export const lambdaLogicalId = (functionName: string) => `${functionPart(functionName)}LambdaFunction`;
+
+/** SQS queue ARN → its name (the last segment), or undefined for SNS/S3 (or malformed) ARNs. */
+function sqsQueueName(arn: string): string | undefined {
+  const parts = arn.split(':');
+  return parts[2] === 'sqs' && parts.length === 6 && parts[5] ? parts[5] : undefined;
+}
+
+/** The SQS failure destinations of the Lambda-polled entries, each once, with distinct logical IDs and names. */
+function sqsFailureDestinations(
+  config: SyncConfig,
+): { arn: string; queue: string; id: string; suffix: string }[] {
+  const arns = unique(triggered(config).flatMap(({ entry }) => entry.retry.onFailureDestination ?? []));
+  const out: { arn: string; queue: string; id: string; suffix: string }[] = [];
+  const ids = new Set<string>();
+  const suffixes = new Set<string>();
+  /** `make(1)`, or else the first of `make(2)`, `make(3)`… not in `taken`; recorded there. */
+  const free = (taken: Set<string>, make: (n: number) => string) => {
+    let n = 1;
+    while (taken.has(make(n))) n++;
+    taken.add(make(n));
+    return make(n);
+  };
+  for (const arn of arns) {
+    const queue = sqsQueueName(arn);
+    if (!queue) continue;
+    // Queues of the same name in other accounts, or names differing only in punctuation: number the rest.
+    const id = free(ids, (n) => `FailureDestination${alphaNumeric(queue)}${n > 1 ? n : ''}DepthAlarm`);
+    const suffix = free(suffixes, (n) => `${queue}${n > 1 ? `-${n}` : ''}`);
+    out.push({ arn, queue, id, suffix });
+  }
+  return out;
+}
+
+type Alarm = {
+  name: string;
+  description: string;
+  namespace: string;
+  metric: string;
+  dimensions: { Name: string; Value: unknown }[];
+  statistic: 'Sum' | 'Maximum';
+  threshold: number;
+  periods: number;
+  treatMissingData: 'notBreaching' | 'ignore';
+};
+
+/**
+ * The alarms, by logical ID. Each looks at 5-minute periods and alarms strictly above its threshold. No `Unit`
+ * is set: a unit that differs from the published one would leave the alarm without data.
+ */
+export function alarmResources(config: SyncConfig): Record<string, Json> {
+  const a = config.alarms;
+  if (!a.enabled) return {};
+  const prefix = `${config.service}-\${sls:stage}`;
+  const service = [{ Name: SERVICE_DIMENSION, Value: config.service }];
+  const alarms: Record<string, Alarm> = {};
+
+  // Replication lag and dead letters come from cdcSync's batches: without a Kafka trigger there are none.
+  if (triggered(config).length) {
+    const minutes = (LAG_PERIODS * PERIOD_SECONDS) / 60;
+    alarms.ReplicationLagAlarm = {
+      name: `${prefix}-replication-lag`,
+      description:
+        `The offline databases are more than ${a.lagThresholdSeconds} s behind the online ones, for ${minutes} ` +
+        'minutes in a row (ReplicationLag: now minus the oldest source commit in a batch, worst batch per ' +
+        '5 minutes). Check the cdcSync errors and throttles alarms and its logs first; if it runs cleanly but ' +
+        "cannot keep up, raise the entry's batchSize or provisionedPollers, or look at the offline database's load.",
+      namespace: METRICS_NAMESPACE,
+      metric: 'ReplicationLag',
+      dimensions: service,
+      // Maximum: the slowest partition counts. Three periods out of three: one slow batch (a cold start, a
+      // burst, a short offline hiccup that retries absorbed) is not worth a page; 15 minutes behind and not
+      // catching up is.
+      statistic: 'Maximum',
+      threshold: a.lagThresholdSeconds * 1000,
+      periods: LAG_PERIODS,
+      // Lag is published only with a batch. No batch means either an idle topic (then the last batch was
+      // caught up, and OK is right) or a function that fails or is not invoked, which the errors and
+      // throttles alarms report. Keep the current state rather than clear a lag alarm for want of data.
+      treatMissingData: 'ignore',
+    };
+    if (a.deadLetters) {
+      alarms.DeadLettersAlarm = {
+        name: `${prefix}-dead-letters`,
+        description:
+          'Rows could not be applied and were set aside in cdc_mirror.dead_letters on the offline database ' +
+          '(the rest of their batch went on). The cdcSync log names each one by topic-partition@offset and the ' +
+          'reason; list them with GET /dead-letters, fix the cause (offline table shape, a value the column ' +
+          'cannot hold, a refused DDL), then POST /dead-letters/{id}/retry.',
+        namespace: METRICS_NAMESPACE,
+        metric: 'RowsDeadLettered',
+        dimensions: service,
+        statistic: 'Sum',
+        threshold: 0,
+        periods: 1,
+        // A count: no data is none dead-lettered.
+        treatMissingData: 'notBreaching',
+      };
+    }
+  }
+
+  const functionAlarms = [
+    {
+      fn: CDC_FUNCTION,
+      errors:
+        'A batch was not applied (retries exhausted within the invocation, a timeout or a crash) and Lambda ' +
+        'delivers it again; lag grows meanwhile. Read the "target not applied" lines in the cdcSync log: ' +
+        'an unreachable or refusing offline database, or a guard that cannot reach an online one, is the usual cause.',
+    },
+    {
+      fn: MANUAL_FUNCTION,
+      errors:
+        'manualSync failed outside its HTTP error mapping (a crash or a timeout), or an asynchronous job ' +
+        'continuation failed. Read the manualSync log; GET /sync/{jobId} shows the state of the job concerned.',
+    },
+  ];
+  for (const { fn, errors } of functionAlarms) {
+    const dimensions = [{ Name: 'FunctionName', Value: { Ref: lambdaLogicalId(fn) } }];
+    const common = {
+      namespace: 'AWS/Lambda',
+      dimensions,
+      statistic: 'Sum',
+      threshold: 0,
+      periods: 1,
+    } as const;
+    // Counts: no data is no invocation, hence no error or throttle.
+    alarms[`${functionPart(fn)}ErrorsAlarm`] = {
+      ...common,
+      name: `${prefix}-${fn}-errors`,
+      description: `${fn} invocations failed. ${errors}`,
+      metric: 'Errors',
+      treatMissingData: 'notBreaching',
+    };
+    alarms[`${functionPart(fn)}ThrottlesAlarm`] = {
+      ...common,
+      name: `${prefix}-${fn}-throttles`,
+      description:
+        `Lambda throttled ${fn}: the account's (or the function's reserved) concurrency is used up. The ` +
+        'Kafka pollers back off and lag grows; manual sync requests fail. Raise the concurrency quota (or the ' +
+        'reserved concurrency) or find what else uses it.',
+      metric: 'Throttles',
+      treatMissingData: 'notBreaching',
+    };
+  }
+
+  // SQS metrics exist in the queue's own region: a queue elsewhere than the stack is watched in vain.
+  for (const d of sqsFailureDestinations(config)) {
+    alarms[d.id] = {
+      name: `${prefix}-failure-destination-${d.suffix}`,
+      description:
+        `Lambda gave up on Kafka batches (after retry.maximumRetryAttempts) and sent them to ${d.arn}: their ` +
+        'records were NOT applied. Each message names the topic, partition and offsets; fix the cause ' +
+        '(see the cdcSync errors alarm and log), bring the tables concerned back in step (a manual sync, or ' +
+        'replaying those offsets: applying a batch again leaves the same state), then delete the messages.',
+      namespace: 'AWS/SQS',
+      metric: 'ApproximateNumberOfMessagesVisible',
+      dimensions: [{ Name: 'QueueName', Value: d.queue }],
+      statistic: 'Maximum',
+      threshold: 0,
+      periods: 1,
+      // SQS stops publishing for a queue that is empty and untouched for 6 hours: no data is an empty queue.
+      treatMissingData: 'notBreaching',
+    };
+  }
+
+  const actions = a.snsTopicArn ? { AlarmActions: [a.snsTopicArn], OKActions: [a.snsTopicArn] } : {};
+  return Object.fromEntries(
+    Object.entries(alarms).map(([id, al]) => [
+      id,
+      {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmName: al.name,
+          AlarmDescription: al.description,
+          Namespace: al.namespace,
+          MetricName: al.metric,
+          Dimensions: al.dimensions,
+          Statistic: al.statistic,
+          Period: PERIOD_SECONDS,
+          EvaluationPeriods: al.periods,
+          DatapointsToAlarm: al.periods,
+          Threshold: al.threshold,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: al.treatMissingData,
+          ...actions,
+        },
+      },
+    ]),
+  );
+}
+
+type MetricRow = (string | { label?: string; stat?: string })[];
+type Widget = { type: 'metric' | 'alarm'; width: number; properties: Json };
+
+/**
+ * The dashboard body as CloudWatch reads it, before substitution: `${AWS::Region}`, `${<LambdaLogicalId>}` (the
+ * function name) and `${<AlarmLogicalId>.Arn}` are left for Fn::Sub.
+ */
+export function dashboardBody(config: SyncConfig): Json {
+  const ours = (metric: string, extra: { label?: string; stat?: string } = {}): MetricRow => [
+    METRICS_NAMESPACE,
+    metric,
+    SERVICE_DIMENSION,
+    config.service,
+    ...(Object.keys(extra).length ? [extra] : []),
+  ];
+  const lambda = (metric: string, label: string, stat?: string): MetricRow[] =>
+    [CDC_FUNCTION, MANUAL_FUNCTION].map((fn) => [
+      'AWS/Lambda',
+      metric,
+      'FunctionName',
+      `\${${lambdaLogicalId(fn)}}`,
+      { label: `${fn} ${label}`, ...(stat ? { stat } : {}) },
+    ]);
+  const graph = (title: string, stat: string, metrics: MetricRow[], extra: Json = {}): Widget => ({
+    type: 'metric',
+    width: 12,
+    properties: {
+      title,
+      region: `\${AWS::Region}`,
+      view: 'timeSeries',
+      stacked: false,
+      period: PERIOD_SECONDS,
+      stat,
+      metrics,
+      ...extra,
+    },
+  });
+
+  const widgets: Widget[] = [];
+  const alarmIds = Object.keys(alarmResources(config));
+  if (alarmIds.length) {
+    widgets.push({
+      type: 'alarm',
+      width: 24,
+      properties: { title: 'Alarms', alarms: alarmIds.map((id) => `\${${id}.Arn}`) },
+    });
+  }
+  const lagMs = config.alarms.lagThresholdSeconds * 1000;
+  widgets.push(
+    graph('Rows applied (sum)', 'Sum', [
+      ours('RowsInserted'),
+      ours('RowsUpdated'),
+      ours('RowsDeleted'),
+      ours('RowsSkipped'),
+    ]),
+    graph('Conflicts, dead letters, dropped columns (sum)', 'Sum', [
+      ours('RowConflicts'),
+      ours('RowsDeadLettered'),
+      ours('DroppedColumns'),
+    ]),
+    graph(
+      'Replication lag (ms)',
+      'Maximum',
+      [
+        ours('ReplicationLag', { label: 'max' }),
+        ours('ReplicationLag', { label: 'average', stat: 'Average' }),
+      ],
+      alarmIds.includes('ReplicationLagAlarm')
+        ? { annotations: { horizontal: [{ label: 'alarm threshold', value: lagMs }] } }
+        : {},
+    ),
+    graph('Batch latency (ms)', 'Average', [
+      ours('BatchLatency', { label: 'average' }),
+      ours('BatchLatency', { label: 'max', stat: 'Maximum' }),
+    ]),
+    graph('Records filtered (sum)', 'Sum', [ours('RecordsFiltered')]),
+    graph('Manual sync (sum)', 'Sum', [ours('ManualSyncRequests'), ours('ManualSyncRowsWritten')]),
+    graph('Lambda errors and throttles (sum)', 'Sum', [
+      ...lambda('Errors', 'errors'),
+      ...lambda('Throttles', 'throttles'),
+    ]),
+    graph('Lambda duration (ms)', 'Average', [
+      ...lambda('Duration', 'average'),
+      ...lambda('Duration', 'max', 'Maximum'),
+    ]),
+  );
+  const queues = sqsFailureDestinations(config);
+  if (queues.length) {
+    widgets.push(
+      graph(
+        'Failure destination depth (messages)',
+        'Maximum',
+        queues.map((q) => [
+          'AWS/SQS',
+          'ApproximateNumberOfMessagesVisible',
+          'QueueName',
+          q.queue,
+          { label: q.queue },
+        ]),
+      ),
+    );
+  }
+
+  // Two columns of 12, rows of height 6; a full-width widget takes a row to itself.
+  let x = 0;
+  let y = 0;
+  return {
+    widgets: widgets.map((w) => {
+      if (x + w.width > 24) {
+        x = 0;
+        y += 6;
+      }
+      const placed = { ...w, x, y, height: 6 };
+      x += w.width;
+      return placed;
+    }),
+  };
+}
+
+/** The dashboard, by logical ID (none when `alarms.dashboard` is off). */
+export function dashboardResources(config: SyncConfig): Record<string, Json> {
+  if (!config.alarms.dashboard) return {};
+  return {
+    Dashboard: {
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: {
+        DashboardName: `${config.service}-\${sls:stage}`,
+        DashboardBody: { 'Fn::Sub': JSON.stringify(dashboardBody(config)) },
+      },
+    },
+  };
+}
+
+/** resources.Resources: what the stack gets beyond the functions and their events. */
+export function extraResources(config: SyncConfig): Json {
+  return { ...alarmResources(config), ...dashboardResources(config) };
+}
+
 /** Everything serverless.yml pulls in, by name. */
 export function serverlessFragments(config: SyncConfig): Json {
   return {
@@ -301,6 +645,7 @@ export function serverlessFragments(config: SyncConfig): Json {
     httpApi: httpApiConfig(config),
     iamStatements: iamStatements(config),
     extensions: eventSourceMappingExtensions(config),
+    resources: extraResources(config),
     vpc: vpcConfig(config),
   };
 }
