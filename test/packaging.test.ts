@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_ROUTES, routeKey } from '../shared/manual/routes';
 import { offlineUrl, rawConnection, uniqueSchema, useConfig } from './support/env';
 
 const run = promisify(execFile);
@@ -200,16 +201,11 @@ describe('serverless package', () => {
     });
   });
 
-  it('puts every HTTP route behind the JWT authorizer', () => {
+  it('declares every route the function serves, all behind the JWT authorizer but the page and its sign-in settings', () => {
     const routes = Object.values(ofType('AWS::ApiGatewayV2::Route'));
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
-      'GET /',
-      'GET /dead-letters',
-      'GET /sync/{jobId}',
-      'POST /dead-letters/{id}/retry',
-      'POST /sync',
-    ]);
-    expect(routes.every((r) => r.AuthorizationType === 'JWT')).toBe(true);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(HTTP_ROUTES.map(routeKey).sort());
+    const open = routes.filter((r) => r.AuthorizationType !== 'JWT').map((r) => r.RouteKey);
+    expect(open.sort()).toEqual(['GET /', 'GET /auth-config']);
     expect(Object.values(ofType('AWS::ApiGatewayV2::Authorizer'))).toEqual([
       expect.objectContaining({
         AuthorizerType: 'JWT',

@@ -301,8 +301,13 @@ export function assembleKeysetPage(
 }
 
 /** COUNT(*) of rows matching a compiled condition, to refuse requests above the cap. */
-export function assembleCount(table: TableSchema, condition: Statement, cap: number): Statement {
-  // Counting stops at cap + 1: enough to refuse, without scanning a huge table to the end.
+export function assembleCount(table: TableSchema, condition: Statement, cap?: number): Statement {
+  // With a cap, counting stops at cap + 1: enough to refuse, without scanning a huge table to the end.
+  if (cap === undefined)
+    return {
+      sql: `SELECT COUNT(*) AS n FROM ${quoteTable(table.ref)} WHERE (${condition.sql})`,
+      params: [...condition.params],
+    };
   return {
     sql: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${quoteTable(table.ref)} WHERE (${condition.sql}) LIMIT ${Math.floor(cap) + 1}) AS capped`,
     params: [...condition.params],

@@ -26,6 +26,7 @@ import {
   recordApplied,
   recordDdlFence,
 } from '../reliability/positions';
+import { type AppliedCounts, ensureApplyStatsTable, recordApplyStats } from '../reliability/status';
 import { getTableSchema, invalidateTableSchema } from '../schema/cache';
 import type { SourcePosition, TableRef, TableSchema } from '../types';
 import { identityKeyOf, materialize } from './materialize';
@@ -164,6 +165,7 @@ export class TargetApplier {
         const t = await this.target();
         await ensureDeadLetterTable(t);
         await ensurePositionsTable(t);
+        await ensureApplyStatsTable(t);
         this.openLetters = await hasOpenDeadLetters(t);
         return t;
       });
@@ -316,6 +318,7 @@ export class TargetApplier {
           attempt.superseded = await markSuperseded(tx, applied);
         }
         await recordApplied(tx, this.name, lastOffsets(items));
+        await recordApplyStats(tx, this.name, appliedCounts(attempt.tables, attempt.letters));
       });
     });
 
@@ -449,13 +452,37 @@ function lastOffsets(items: readonly PlannedItem[]): PartitionOffset[] {
     const label = partitionLabel(position);
     const prev = last.get(label);
     if (!prev || BigInt(prev.offset) <= BigInt(position.offset)) {
+      // A record without a commit time (undecodable, a tombstone) keeps the latest one seen before it.
+      const eventTimeMs = position.eventTimeMs ?? prev?.eventTimeMs;
       last.set(label, {
         topic: position.topic,
         partition: position.partition,
         offset: position.offset,
-        ...(position.eventTimeMs !== undefined ? { eventTimeMs: position.eventTimeMs } : {}),
+        ...(eventTimeMs !== undefined ? { eventTimeMs } : {}),
       });
     }
   }
   return [...last.values()];
+}
+
+/** Per table: what one transaction applied, and the letters it stored (for the status view). */
+function appliedCounts(tables: Map<string, TableCounts>, letters: readonly DeadLetter[]): AppliedCounts[] {
+  const out = new Map<string, AppliedCounts>();
+  const of = (table: string) => {
+    let c = out.get(table);
+    if (!c) {
+      c = { table, inserted: 0, updated: 0, deleted: 0, conflicts: 0, deadLettered: 0 };
+      out.set(table, c);
+    }
+    return c;
+  };
+  for (const [table, c] of tables) {
+    const a = of(table);
+    a.inserted += c.inserted;
+    a.updated += c.updated;
+    a.deleted += c.deleted;
+    a.conflicts += c.conflicts;
+  }
+  for (const l of letters) of(l.table ?? '(unknown)').deadLettered += 1;
+  return [...out.values()];
 }

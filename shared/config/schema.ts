@@ -128,6 +128,10 @@ const authSchema = z.discriminatedUnion('type', [
     type: z.literal('jwt'),
     issuer: z.url(),
     audience: z.array(z.string()).check(z.minLength(1)),
+    /** The console's OIDC client (authorization code + PKCE, no secret), e.g. a Cognito app client id. */
+    clientId: z.optional(z.string().check(z.minLength(1))),
+    /** Scopes the console asks for (default `openid email`). */
+    scopes: z.optional(z.array(z.string())),
   }),
   z.strictObject({ type: z.literal('iam') }),
 ]);

@@ -239,15 +239,27 @@ describe('HTTP API', () => {
   it.each([
     ['jwt', jwt, { name: 'jwtAuthorizer' }],
     ['iam', iam, { type: 'aws_iam' }],
-  ])('%s: every route behind it', (_, cfg, authorizer) => {
-    expect(manualSyncEvents(cfg)).toEqual(
-      [
-        ['GET', '/'],
-        ['POST', '/sync'],
-        ['GET', '/sync/{jobId}'],
-        ['GET', '/dead-letters'],
-        ['POST', '/dead-letters/{id}/retry'],
-      ].map(([method, path]) => ({ httpApi: { method, path, authorizer } })),
+  ])('%s: every route behind it but the page and its sign-in settings', (_, cfg, authorizer) => {
+    const events = manualSyncEvents(cfg) as {
+      httpApi: { method: string; path: string; authorizer?: unknown };
+    }[];
+    const open = events
+      .filter((e) => !e.httpApi.authorizer)
+      .map((e) => `${e.httpApi.method} ${e.httpApi.path}`);
+    expect(open).toEqual(['GET /', 'GET /auth-config']);
+    const guarded = events.filter((e) => e.httpApi.authorizer);
+    expect(guarded.map((e) => `${e.httpApi.method} ${e.httpApi.path}`)).toEqual(
+      expect.arrayContaining([
+        'POST /sync',
+        'GET /sync',
+        'POST /sync/{jobId}/resume',
+        'GET /status',
+        'GET /catalog',
+      ]),
+    );
+    expect(guarded.length).toBe(events.length - 2);
+    expect(guarded.every((e) => JSON.stringify(e.httpApi.authorizer) === JSON.stringify(authorizer))).toBe(
+      true,
     );
   });
 });

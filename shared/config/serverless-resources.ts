@@ -1,3 +1,4 @@
+import { HTTP_ROUTES } from '../manual/routes';
 import { ConfigError } from './load';
 import type { CdcEntry, SyncConfig } from './schema';
 
@@ -159,18 +160,15 @@ export function httpApiConfig(config: SyncConfig): Json {
   };
 }
 
-export const MANUAL_ROUTES: readonly (readonly [method: string, path: string])[] = [
-  ['GET', '/'],
-  ['POST', '/sync'],
-  ['GET', '/sync/{jobId}'],
-  ['GET', '/dead-letters'],
-  ['POST', '/dead-letters/{id}/retry'],
-];
-
-/** manualSync's httpApi events: every route behind the configured authorizer. */
+/**
+ * manualSync's httpApi events: every route of shared/manual/routes.ts behind the configured authorizer,
+ * but the public ones (the console page and its sign-in settings, which hold no data).
+ */
 export function manualSyncEvents(config: SyncConfig): Json[] {
   const authorizer = config.api.auth.type === 'jwt' ? { name: JWT_AUTHORIZER } : { type: 'aws_iam' };
-  return MANUAL_ROUTES.map(([method, path]) => ({ httpApi: { method, path, authorizer } }));
+  return HTTP_ROUTES.map(({ method, path, public: open }) => ({
+    httpApi: { method, path, ...(open ? {} : { authorizer }) },
+  }));
 }
 
 // --- IAM ---

@@ -344,9 +344,26 @@ export async function closeAllDatabases(): Promise<void> {
  * middy middleware for `serverless invoke local` (IS_LOCAL): pools are closed after the invocation so
  * the process can exit. In Lambda they stay open for the next warm invocation.
  */
+/** Work started by an invocation to go on after it answered (local runs only; in AWS it is a new invocation). */
+let localWork = 0;
+
+/**
+ * Runs `fn` once the current invocation has answered. Under `serverless invoke local` the databases are
+ * closed after each invocation: they stay open until this work is done, and are closed after it.
+ */
+export function runAfterInvocationLocally(fn: () => Promise<unknown>): void {
+  localWork += 1;
+  setImmediate(() => {
+    void fn().finally(async () => {
+      localWork -= 1;
+      if (localWork === 0 && process.env.IS_LOCAL) await closeAllDatabases();
+    });
+  });
+}
+
 export function closeDatabasesWhenLocal(): { after: () => Promise<void>; onError: () => Promise<void> } {
   const close = async () => {
-    if (process.env.IS_LOCAL) await closeAllDatabases();
+    if (process.env.IS_LOCAL && localWork === 0) await closeAllDatabases();
   };
   return { after: close, onError: close };
 }

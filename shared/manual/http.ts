@@ -2,14 +2,33 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { SyncConfig } from '../config/schema';
-import { DatabaseUnreachableError, UnknownDatabaseError } from '../db/connection';
+import { DatabaseUnreachableError, runAfterInvocationLocally, UnknownDatabaseError } from '../db/connection';
 import { redactMessage } from '../db/errors';
 import { GuardUnverifiedError, getWriteTarget, OnlineTargetError } from '../db/guard';
 import { logger, MetricUnit, metrics } from '../observability';
-import { listDeadLetters } from '../reliability/dead-letters';
+import {
+  type DeadLetterStatus,
+  discardDeadLetter,
+  getDeadLetter,
+  listDeadLetters,
+  type StoredDeadLetter,
+} from '../reliability/dead-letters';
 import { DeadLetterError, replayDeadLetter } from '../reliability/replay';
-import { ConditionRejectedError } from './condition';
-import { continueManualSync, getJobStatus, ManualSyncError, type SyncContext, startManualSync } from './sync';
+import { readTargetStatus } from '../reliability/status';
+import { CONDITION_GRAMMAR, ConditionRejectedError } from './condition';
+import type { JobFilter } from './jobs';
+import { HTTP_ROUTES, routeKey } from './routes';
+import {
+  cancelJob,
+  catalogOf,
+  continueManualSync,
+  getJobStatus,
+  listJobViews,
+  ManualSyncError,
+  resumeJob,
+  type SyncContext,
+  startManualSync,
+} from './sync';
 import { WEB_PAGE } from './web-page';
 
 /** The payload the manual-sync function sends itself to go on with a job. */
@@ -54,12 +73,13 @@ function syncContext(config: SyncConfig, identity: string, context: Context): Sy
         );
         return;
       }
-      // Locally there is no Lambda to invoke: go on in this process once the answer is out.
-      setImmediate(() => {
+      // Locally there is no Lambda to invoke: go on in this process once the answer is out (the
+      // databases stay open until it is done, even under `serverless invoke local`).
+      runAfterInvocationLocally(() =>
         continueManualSync(jobId, target, { ...ctx, remainingMs: () => 15 * 60_000 }).catch((err: unknown) =>
           logger.error('job continuation failed', { jobId, error: redactMessage(err) }),
-        );
-      });
+        ),
+      );
     },
   };
   return ctx;
@@ -110,18 +130,57 @@ function deadLetterTarget(config: SyncConfig, event: APIGatewayProxyEventV2): st
   throw invalid(`give ?target= one of ${targets.join(', ') || '(no CDC targets configured)'}`);
 }
 
-const STATUSES = new Set(['open', 'resolved', 'superseded']);
+const STATUSES = new Set(['open', 'resolved', 'superseded', 'discarded']);
+const JOB_STATUSES = new Set(['running', 'succeeded', 'failed', 'refused', 'cancelled']);
 
-function listOptions(q: Record<string, string | undefined>) {
-  const limit = q.limit === undefined ? 100 : Number(q.limit);
+function limitOf(q: Record<string, string | undefined>, fallback: number): number {
+  const limit = q.limit === undefined ? fallback : Number(q.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     throw invalid('limit is a whole number from 1 to 1000');
+  return limit;
+}
+
+function jobFilter(q: Record<string, string | undefined>): JobFilter {
+  if (q.status !== undefined && !JOB_STATUSES.has(q.status))
+    throw invalid(`status is one of ${[...JOB_STATUSES].join(', ')}`);
+  return {
+    limit: limitOf(q, 50),
+    ...(q.requestedBy ? { requestedBy: q.requestedBy } : {}),
+    ...(q.table ? { table: q.table } : {}),
+    ...(q.status ? { status: q.status as JobFilter['status'] } : {}),
+  };
+}
+
+/** A dead letter as the API shows it: the message text, and the message parsed when it is JSON. */
+function deadLetterView({ key, value, ...rest }: StoredDeadLetter) {
+  const text = value?.toString('utf8') ?? null;
+  let payload: unknown = null;
+  if (text !== null && !rest.valueTruncated) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = null;
+    }
+  }
+  return { ...rest, key: key?.toString('utf8') ?? null, payload, value: text?.slice(0, 4096) ?? null };
+}
+
+const deadLetterId = (id: string) => {
+  if (!/^\d{1,20}$/.test(id)) throw invalid('a dead-letter id is a number');
+  return id;
+};
+
+function listOptions(q: Record<string, string | undefined>) {
+  const limit = limitOf(q, 100);
   if (q.status !== undefined && !STATUSES.has(q.status))
-    throw invalid('status is one of open, resolved, superseded');
+    throw invalid(`status is one of ${[...STATUSES].join(', ')}`);
   if (q.afterId !== undefined && !/^\d{1,20}$/.test(q.afterId)) throw invalid('afterId is a dead-letter id');
   return {
     limit,
-    ...(q.status ? { status: q.status as 'open' | 'resolved' | 'superseded' } : {}),
+    ...(q.status ? { status: q.status as DeadLetterStatus } : {}),
+    ...(q.topic ? { topic: q.topic } : {}),
+    ...(q.table ? { table: q.table } : {}),
+    ...(q.errorClass ? { errorClass: q.errorClass } : {}),
     ...(q.afterId ? { afterId: q.afterId } : {}),
   };
 }
@@ -138,6 +197,66 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
       headers: { 'content-type': 'text/html; charset=utf-8' },
       body: WEB_PAGE,
     }),
+  },
+  {
+    // How the console signs in: public (the page needs it before it has a token), no secrets in it.
+    method: 'GET',
+    path: '/auth-config',
+    handler: async ({ config }) => json(200, config.api.auth),
+  },
+  {
+    method: 'GET',
+    path: '/catalog',
+    handler: async ({ config }) =>
+      json(200, {
+        sources: await catalogOf(config),
+        cdc: config.cdc.map((e) => ({
+          name: e.name ?? e.topics[0],
+          topics: e.topics,
+          target: e.target,
+          enabled: e.enabled,
+        })),
+        auth: config.api.auth,
+        grammar: CONDITION_GRAMMAR,
+      }),
+  },
+  {
+    method: 'GET',
+    path: '/status',
+    handler: async ({ config }) => {
+      const targets = [];
+      for (const target of new Set(config.cdc.map((e) => e.target)))
+        targets.push(await readTargetStatus(await getWriteTarget(target, config), target));
+      return json(200, {
+        targets,
+        entries: config.cdc.map((e) => ({
+          name: e.name ?? e.topics[0],
+          topics: e.topics,
+          target: e.target,
+          enabled: e.enabled,
+        })),
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/sync',
+    handler: async ({ event, config }) =>
+      json(200, { jobs: await listJobViews(config, jobFilter(event.queryStringParameters ?? {})) }),
+  },
+  {
+    method: 'POST',
+    path: '/sync/{jobId}/cancel',
+    handler: async ({ event, config, identity }) =>
+      json(200, await cancelJob(pathParam(event, 'jobId'), config, identity)),
+  },
+  {
+    method: 'POST',
+    path: '/sync/{jobId}/resume',
+    handler: async ({ event, context, config, identity }) => {
+      const answer = await resumeJob(pathParam(event, 'jobId'), syncContext(config, identity, context));
+      return json(answer.statusCode, answer.body);
+    },
   },
   {
     method: 'POST',
@@ -161,11 +280,7 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
       const letters = await listDeadLetters(await getWriteTarget(target, config), opts);
       return json(200, {
         target,
-        deadLetters: letters.map(({ key, value, ...rest }) => ({
-          ...rest,
-          key: key?.toString('utf8') ?? null,
-          value: value?.toString('utf8').slice(0, 4096) ?? null,
-        })),
+        deadLetters: letters.map(deadLetterView),
       });
     },
   },
@@ -174,9 +289,51 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
     path: '/dead-letters/{id}/retry',
     handler: async ({ event, context, config }) => {
       const target = deadLetterTarget(config, event);
-      const id = pathParam(event, 'id');
-      if (!/^\d{1,20}$/.test(id)) throw invalid('a dead-letter id is a number');
+      const id = deadLetterId(pathParam(event, 'id'));
       return json(200, await replayDeadLetter(config, target, id, () => context.getRemainingTimeInMillis()));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/dead-letters/retry',
+    handler: async ({ event, context, config }) => {
+      const target = deadLetterTarget(config, event);
+      const body = parseBody(event) as { ids?: unknown };
+      if (!Array.isArray(body.ids) || body.ids.length === 0 || body.ids.length > 100)
+        throw invalid('ids is a list of 1 to 100 dead-letter ids');
+      const results = [];
+      for (const raw of body.ids) {
+        const id = deadLetterId(String(raw));
+        try {
+          results.push({
+            id,
+            ok: true,
+            ...(await replayDeadLetter(config, target, id, () => context.getRemainingTimeInMillis())),
+          });
+        } catch (err) {
+          results.push({ id, ok: false, error: redactMessage(err) });
+        }
+      }
+      return json(200, { target, results });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/dead-letters/{id}/discard',
+    handler: async ({ event, config, identity }) => {
+      const target = deadLetterTarget(config, event);
+      const id = deadLetterId(pathParam(event, 'id'));
+      const offline = await getWriteTarget(target, config);
+      if (!(await discardDeadLetter(offline, id, identity))) {
+        const letter = await getDeadLetter(offline, id);
+        if (!letter) throw new DeadLetterError('not-found', `dead letter ${id} not found in ${target}`);
+        throw new ManualSyncError(
+          'conflict',
+          `dead letter ${id} is ${letter.status}: only an open one can be discarded`,
+        );
+      }
+      logger.info('dead letter discarded', { target, id, by: identity });
+      return json(200, { id, status: 'discarded', discardedBy: identity });
     },
   },
 ];
@@ -210,6 +367,18 @@ export function errorResponse(err: unknown, requestId: string): APIGatewayProxyS
   return json(500, { error: 'internal error', requestId });
 }
 
+// The routes served are exactly the routes packaging declares (shared/manual/routes.ts).
+{
+  const served = new Set(routes.map(routeKey));
+  const declared = new Set(HTTP_ROUTES.map(routeKey));
+  const differ = [...served]
+    .filter((k) => !declared.has(k))
+    .concat([...declared].filter((k) => !served.has(k)));
+  if (differ.length)
+    throw new Error(`HTTP routes and shared/manual/routes.ts disagree on: ${differ.join(', ')}`);
+}
+const PUBLIC = new Set(HTTP_ROUTES.filter((r) => r.public).map(routeKey));
+
 const router = httpRouterHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
   routes.map((r) => ({
     method: r.method,
@@ -233,7 +402,9 @@ export async function handleHttpRequest(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   metrics.addMetric('ManualSyncRequests', MetricUnit.Count, 1);
   try {
-    const identity = callerIdentity(event) ?? (inAws() ? undefined : 'local');
+    const method = event.requestContext?.http?.method ?? '';
+    const open = PUBLIC.has(`${method} ${event.rawPath}`);
+    const identity = callerIdentity(event) ?? (inAws() && !open ? undefined : 'local');
     if (!identity) return json(401, { error: 'the request carries no authenticated identity' });
     const scoped = Object.assign(Object.create(context) as Context, { cdcMirror: { config, identity } });
     return (await router(event, scoped, {} as never)) as APIGatewayProxyStructuredResultV2;

@@ -37,11 +37,19 @@ const TABLE: BookkeepingTable = {
     invocations INT NOT NULL DEFAULT 1,
     cursor_json TEXT NULL,
     error TEXT NULL,
-    KEY k_created (created_at)
+    failed_key TEXT NULL,
+    client_token VARCHAR(64) NULL,
+    KEY k_created (created_at),
+    UNIQUE KEY uk_client (client_token, requested_by)
   ) DEFAULT CHARSET=utf8mb4`,
+  // For tables created by earlier releases.
+  added: {
+    failed_key: 'failed_key TEXT NULL',
+    client_token: 'client_token VARCHAR(64) NULL, ADD UNIQUE KEY uk_client (client_token, requested_by)',
+  },
 };
 
-export type JobStatus = 'running' | 'succeeded' | 'failed' | 'refused';
+export type JobStatus = 'running' | 'succeeded' | 'failed' | 'refused' | 'cancelled';
 
 export interface JobCounts {
   matched: number;
@@ -70,6 +78,9 @@ export interface Job extends JobCounts {
   invocations: number;
   cursor: SqlRow | null;
   error: string | null;
+  /** The key of the row the server refused, when a run failed on one. */
+  failedKey: Record<string, SqlValue> | null;
+  clientToken: string | null;
 }
 
 export function ensureJobsTable(target: OfflineTarget): Promise<void> {
@@ -110,7 +121,7 @@ export type NewJob = Pick<
   | 'limit'
   | 'status'
   | 'matched'
-> & { error?: string };
+> & { error?: string; clientToken?: string };
 
 export async function createJob(db: OfflineTarget, job: NewJob): Promise<string> {
   await ensureJobsTable(db);
@@ -119,8 +130,8 @@ export async function createJob(db: OfflineTarget, job: NewJob): Promise<string>
   const done = job.status !== 'running';
   await db.execute({
     sql: `INSERT INTO ${JOBS_TABLE} (job_id, created_at, updated_at, finished_at, requested_by, source_db, target_db,
-      source_table, target_table, condition_text, mode, dry_run, row_limit, status, matched, error)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      source_table, target_table, condition_text, mode, dry_run, row_limit, status, matched, error, client_token)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     params: [
       jobId,
       ts,
@@ -138,6 +149,7 @@ export async function createJob(db: OfflineTarget, job: NewJob): Promise<string>
       job.status,
       String(job.matched),
       job.error ?? null,
+      job.clientToken ?? null,
     ],
   });
   return jobId;
@@ -151,7 +163,10 @@ export async function updateJob(
     status?: JobStatus;
     cursor?: SqlRow | null;
     error?: string | null;
+    failedKey?: Record<string, SqlValue> | null;
     invocation?: boolean;
+    /** Change the job only while it is running (a cancel in between wins). */
+    onlyIfRunning?: boolean;
   },
 ): Promise<void> {
   const sets: string[] = ['updated_at = ?'];
@@ -176,15 +191,72 @@ export async function updateJob(
     sets.push('error = ?');
     params.push(change.error);
   }
+  if (change.failedKey !== undefined) {
+    sets.push('failed_key = ?');
+    params.push(encodeCursor(change.failedKey));
+  }
   if (change.invocation) sets.push('invocations = invocations + 1');
   params.push(jobId);
-  await q.execute({ sql: `UPDATE ${JOBS_TABLE} SET ${sets.join(', ')} WHERE job_id = ?`, params });
+  await q.execute({
+    sql: `UPDATE ${JOBS_TABLE} SET ${sets.join(', ')} WHERE job_id = ?${change.onlyIfRunning ? " AND status = 'running'" : ''}`,
+    params,
+  });
 }
 
 /** Reads a job; a target where no job was ever created has none (nothing is created to find out). */
 export async function getJob(db: ReadQuerier, jobId: string): Promise<Job | undefined> {
   const [r] = await selectOrEmpty(() => db.select(`SELECT * FROM ${JOBS_TABLE} WHERE job_id = ?`, [jobId]));
-  if (!r) return undefined;
+  return r ? jobOf(r) : undefined;
+}
+
+/** The job a caller already submitted with this client token (a double click), if any. */
+export async function getJobByClientToken(
+  db: ReadQuerier,
+  requestedBy: string,
+  clientToken: string,
+): Promise<Job | undefined> {
+  const [r] = await selectOrEmpty(() =>
+    db.select(`SELECT * FROM ${JOBS_TABLE} WHERE client_token = ? AND requested_by = ?`, [
+      clientToken,
+      requestedBy.slice(0, 255),
+    ]),
+  );
+  return r ? jobOf(r) : undefined;
+}
+
+export interface JobFilter {
+  requestedBy?: string;
+  table?: string;
+  status?: JobStatus;
+  limit: number;
+}
+
+/** Jobs newest first, filtered by who asked, the source table and the status. */
+export async function listJobs(db: ReadQuerier, f: JobFilter): Promise<Job[]> {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (f.requestedBy) {
+    where.push('requested_by = ?');
+    params.push(f.requestedBy);
+  }
+  if (f.table) {
+    where.push('source_table = ?');
+    params.push(f.table);
+  }
+  if (f.status) {
+    where.push('status = ?');
+    params.push(f.status);
+  }
+  const rows = await selectOrEmpty(() =>
+    db.select(
+      `SELECT * FROM ${JOBS_TABLE}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ${Math.floor(f.limit)}`,
+      params,
+    ),
+  );
+  return rows.map(jobOf);
+}
+
+function jobOf(r: Record<string, SqlValue>): Job {
   const n = (k: string) => Number(r[k]);
   const s = (k: string) => String(r[k]);
   return {
@@ -211,5 +283,7 @@ export async function getJob(db: ReadQuerier, jobId: string): Promise<Job | unde
     invocations: n('invocations'),
     cursor: decodeCursor(r.cursor_json === null ? null : s('cursor_json')),
     error: r.error === null ? null : s('error'),
+    failedKey: decodeCursor(r.failed_key === null || r.failed_key === undefined ? null : s('failed_key')),
+    clientToken: r.client_token === null || r.client_token === undefined ? null : s('client_token'),
   };
 }

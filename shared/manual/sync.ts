@@ -10,15 +10,26 @@ import { identifierProblem, isSystemSchema, mapTable, tableAllowed } from '../cd
 import type { ManualEntry, SyncConfig } from '../config/schema';
 import '../config/zod-english';
 import { getOnlineDatabase, type OnlineDatabase, type ReadQuerier } from '../db/connection';
+import { classifyError, redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
-import { quoteIdentifier, tableName } from '../db/identifiers';
+import { quoteIdentifier, quoteTable, tableName } from '../db/identifiers';
 import { MetricUnit, metrics } from '../observability';
 import { keyString, rowMatcher } from '../plan/keys';
 import { findCollisions } from '../plan/lookups';
 import { getTableSchema } from '../schema/cache';
 import type { SqlRow, SqlValue, Statement, TableRef, TableSchema } from '../types';
 import { compileCondition } from './condition';
-import { createJob, getJob, type Job, type JobCounts, updateJob } from './jobs';
+import {
+  createJob,
+  getJob,
+  getJobByClientToken,
+  type Job,
+  type JobCounts,
+  type JobFilter,
+  listJobs,
+  updateJob,
+} from './jobs';
+import { PreflightChecks } from './preflight';
 
 /**
  * What can be wrong with a manual-sync request, said in the domain's words; the HTTP edge maps each
@@ -44,6 +55,8 @@ export const syncRequestSchema = z.strictObject({
   dryRun: z._default(z.boolean(), true),
   mode: z._default(z.enum(['upsert', 'replace']), 'upsert'),
   limit: z.optional(z.int().check(z.positive())),
+  /** The same caller sending the same token again gets the same job (a double click makes one job). */
+  clientToken: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
@@ -233,6 +246,28 @@ async function* pagesOf(p: Prepared, config: SyncConfig, from: SqlRow | null): A
   }
 }
 
+/**
+ * The key columns of the offline rows the condition selects, for the offline-only-rows warning; undefined
+ * when the condition names a column the offline table lacks (it cannot be evaluated there).
+ */
+async function offlineRange(p: Prepared, where: string): Promise<SqlRow[] | undefined> {
+  let condition: Statement;
+  try {
+    condition = compileCondition(
+      where,
+      p.offlineTable.columns.map((c) => c.name),
+      quoteIdentifier,
+    );
+  } catch {
+    return undefined;
+  }
+  const id = p.offlineTable.identity;
+  return p.offline.select(
+    `SELECT ${id.map(quoteIdentifier).join(', ')} FROM ${quoteTable(p.offlineTable.ref)} WHERE (${condition.sql}) LIMIT ${p.entry.maxLimit + 1}`,
+    condition.params,
+  );
+}
+
 /** Decides each row of an online page against the offline table. */
 async function planChunk(p: Prepared, page: Page, mode: SyncRequest['mode']): Promise<ChunkPlan> {
   const { rows, nextCursor, done } = page;
@@ -325,25 +360,41 @@ async function writeChunk(
 }
 
 export interface SyncAnswer {
-  statusCode: 200 | 202;
+  statusCode: 200 | 202 | 422;
   body: Record<string, unknown>;
 }
 
-async function countMatches(p: Prepared, config: SyncConfig): Promise<number> {
-  const stmt = assembleCount(p.onlineTable, p.condition, p.limit);
+async function countMatches(p: Prepared, config: SyncConfig, capped = true): Promise<number> {
+  const stmt = assembleCount(p.onlineTable, p.condition, capped ? p.limit : undefined);
   const [row] = await readOnline(p, config, (q) => q.select(stmt.sql, stmt.params));
   return Number(row?.n ?? 0);
 }
 
-function jobView(job: Job): Record<string, unknown> {
-  const { cursor, ...rest } = job;
+/** A running job whose progress (heartbeat) stopped this long ago is reported stale, and may be resumed. */
+export const STALE_AFTER_MS = 120_000;
+
+const hexed = (row: Record<string, SqlValue> | null) =>
+  row
+    ? Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v]),
+      )
+    : null;
+
+const utcMs = (text: string) => Date.parse(`${text.replace(' ', 'T')}Z`);
+
+export function jobView(job: Job, now = Date.now()): Record<string, unknown> {
+  const { cursor, failedKey, clientToken: _token, ...rest } = job;
+  const seconds = Math.max(0.001, (utcMs(job.updatedAt) - utcMs(job.createdAt)) / 1000);
+  const rate = job.processed / seconds;
+  const stale = job.status === 'running' && now - utcMs(job.updatedAt) > STALE_AFTER_MS;
   return {
     ...rest,
-    lastKey: cursor
-      ? Object.fromEntries(
-          Object.entries(cursor).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v]),
-        )
-      : null,
+    stale,
+    rowsPerSecond: Math.round(rate),
+    etaSeconds:
+      job.status === 'running' && rate > 0 ? Math.max(0, (job.matched - job.processed) / rate) : null,
+    lastKey: hexed(cursor),
+    failedKey: hexed(failedKey),
   };
 }
 
@@ -360,6 +411,14 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
   const req = parsed.data;
   const started = Date.now();
   const p = await prepare(ctx.config, req);
+  if (req.clientToken) {
+    const earlier = await getJobByClientToken(p.offline, ctx.identity, req.clientToken);
+    if (earlier)
+      return {
+        statusCode: earlier.status === 'running' ? 202 : 200,
+        body: { ...jobView(earlier), repeated: true },
+      };
+  }
   const matched = await countMatches(p, ctx.config);
   const base = {
     requestedBy: ctx.identity,
@@ -371,30 +430,45 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
     mode: req.mode,
     dryRun: req.dryRun,
     limit: p.limit,
-    matched: Math.min(matched, p.limit + 1),
+    matched,
+    ...(req.clientToken ? { clientToken: req.clientToken } : {}),
   };
   if (matched > p.limit) {
-    await createJob(p.offline, { ...base, status: 'refused', error: `matches more than ${p.limit} rows` });
+    // The capped count only says "more": count for real (bounded by the statement time limit) to say how many.
+    const real = await countMatches(p, ctx.config, false).catch(() => undefined);
+    await createJob(p.offline, {
+      ...base,
+      matched: real ?? matched,
+      status: 'refused',
+      error: `matches ${real ?? `more than ${p.limit}`} rows, above the limit of ${p.limit}`,
+    });
     throw new ManualSyncError(
       'unprocessable',
-      `the condition matches more than ${p.limit} rows; narrow it or raise "limit"`,
-      {
-        matchedAtLeast: matched,
-        limit: p.limit,
-      },
+      `the condition matches ${real === undefined ? `more than ${p.limit}` : real} rows, above the limit of ${p.limit}; narrow it or raise "limit" (at most ${p.entry.maxLimit})`,
+      { matched: real ?? null, matchedAtLeast: matched, limit: p.limit, maxLimit: p.entry.maxLimit },
     );
   }
   const jobId = await createJob(p.offline, { ...base, status: 'running' });
   if (req.dryRun) {
     const preview: PreviewRow[] = [];
     const totals = { processed: 0, inserted: 0, updated: 0, unchanged: 0, conflicts: 0 };
+    const carried = new Set(p.pairs.map((c) => c.online));
+    const checks = new PreflightChecks(
+      p.offlineTable,
+      p.onlineTable.columns.filter((c) => !carried.has(c.name)).map((c) => c.name),
+    );
     for await (const page of pagesOf(p, ctx.config, null)) {
       const plan = await planChunk(p, page, req.mode);
+      checks.add(
+        page.rows,
+        plan.rows.filter((r) => r.action === 'insert' || r.action === 'update').map((r) => r.row),
+      );
       const c = countsOf(plan);
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += c[k];
       if (preview.length < PREVIEW_ROWS)
         preview.push(...previewOf(p, plan).slice(0, PREVIEW_ROWS - preview.length));
     }
+    const warnings = checks.warnings(await offlineRange(p, req.where));
     await updateJob(p.offline, jobId, { ...totals, status: 'succeeded' });
     return {
       statusCode: 200,
@@ -402,13 +476,18 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
         jobId,
         dryRun: true,
         mode: req.mode,
+        source: req.source,
+        table: req.table,
+        targetTable: tableName(p.offlineTable.ref),
         matched,
         wouldInsert: totals.inserted,
         wouldUpdate: totals.updated,
         unchanged: totals.unchanged,
         conflicts: totals.conflicts,
         preview,
+        previewCount: preview.length,
         previewTruncated: matched > preview.length,
+        warnings,
         durationMs: Date.now() - started,
       },
     };
@@ -425,30 +504,89 @@ async function runJob(
   mode: SyncRequest['mode'],
 ): Promise<SyncAnswer> {
   const deadline = started + Math.min(p.entry.timeBudgetMs, Math.max(0, ctx.remainingMs() - 5_000));
+  const view = async (
+    statusCode: SyncAnswer['statusCode'],
+    extra: Record<string, unknown> = {},
+  ): Promise<SyncAnswer> => {
+    const job = await getJob(p.offline, jobId);
+    return { statusCode, body: { ...(job ? jobView(job) : { jobId }), ...extra } };
+  };
+  let plan: ChunkPlan | undefined;
   try {
     for await (const page of pagesOf(p, ctx.config, from)) {
-      const plan = await planChunk(p, page, mode);
+      plan = await planChunk(p, page, mode);
       await writeChunk(p, jobId, plan, mode, ctx.remainingMs);
       if (plan.done) break;
+      // A cancel (another request) stops the job between chunks; what was written stays written.
+      if ((await getJob(p.offline, jobId))?.status === 'cancelled') return view(200);
       if (Date.now() >= deadline) {
         await ctx.continueJob(jobId, p.entry.target);
-        const job = await getJob(p.offline, jobId);
-        return {
-          statusCode: 202,
-          body: { ...(job ? jobView(job) : { jobId }), statusUrl: `/sync/${jobId}` },
-        };
+        return view(202, { statusUrl: `/sync/${jobId}` });
       }
     }
-    await updateJob(p.offline, jobId, { status: 'succeeded' });
+    await updateJob(p.offline, jobId, { status: 'succeeded', onlyIfRunning: true });
   } catch (err) {
-    await updateJob(p.offline, jobId, { status: 'failed', error: (err as Error).message }).catch(
-      () => undefined,
-    );
+    // A row the offline server refuses (too long, out of range…): find which, keep the reason, stop
+    // here; the job can be resumed from its cursor once the cause is fixed.
+    const refused = classifyError(err) === 'data' && plan ? await findRefusedRow(p, plan, mode) : undefined;
+    await updateJob(p.offline, jobId, {
+      status: 'failed',
+      error: redactMessage(refused?.error ?? err),
+      ...(refused ? { failedKey: refused.key } : {}),
+      onlyIfRunning: true,
+    }).catch(() => undefined);
+    if (classifyError(err) === 'data') return view(422, { error: redactMessage(refused?.error ?? err) });
     throw err;
   }
-  const job = await getJob(p.offline, jobId);
-  metrics.addMetric('ManualSyncRowsWritten', MetricUnit.Count, (job?.inserted ?? 0) + (job?.updated ?? 0));
-  return { statusCode: 200, body: { ...(job ? jobView(job) : { jobId }), durationMs: Date.now() - started } };
+  const answer = await view(200, { durationMs: Date.now() - started });
+  metrics.addMetric(
+    'ManualSyncRowsWritten',
+    MetricUnit.Count,
+    Number(answer.body.inserted ?? 0) + Number(answer.body.updated ?? 0),
+  );
+  return answer;
+}
+
+/**
+ * The first row of a chunk the offline server refuses, found by writing the chunk's rows one at a time
+ * in a transaction that is always rolled back: nothing is written, the key and the server's reason are
+ * known.
+ */
+async function findRefusedRow(
+  p: Prepared,
+  plan: ChunkPlan,
+  mode: SyncRequest['mode'],
+): Promise<{ key: Record<string, SqlValue>; error: unknown } | undefined> {
+  const rows = plan.rows.filter((r) => r.action === 'insert' || r.action === 'update').map((r) => r.row);
+  let found: { key: Record<string, SqlValue>; error: unknown } | undefined;
+  const probe = new Error('probe: rolled back on purpose');
+  await p.offline
+    .session(
+      () => 60_000,
+      (s) =>
+        s.transaction(async (tx) => {
+          for (const row of rows) {
+            const parts =
+              mode === 'replace'
+                ? assembleReplaceParts(p.offlineTable, [row])
+                : assembleUpsertParts(p.offlineTable, [row], p.offline.dialect);
+            try {
+              for (const part of parts) await tx.execute(part.statement);
+            } catch (error) {
+              found = {
+                key: Object.fromEntries(p.offlineTable.identity.map((c) => [c, row[c] ?? null])),
+                error,
+              };
+              break;
+            }
+          }
+          throw probe;
+        }),
+    )
+    .catch((err: unknown) => {
+      if (err !== probe) throw err;
+    });
+  return found;
 }
 
 /** The asynchronous continuation of a job that ran out of budget: picks up after the stored cursor. */
@@ -466,21 +604,122 @@ export async function continueManualSync(
   if (!job) throw new ManualSyncError('not-found', `job ${jobId} not found`);
   if (job.status !== 'running') return { statusCode: 200, body: jobView(job) };
   await updateJob(offline, jobId, { invocation: true });
+  return goOn(job, ctx);
+}
+
+async function goOn(job: Job, ctx: SyncContext): Promise<SyncAnswer> {
   const p = await prepare(ctx.config, {
     source: job.source,
     table: job.sourceTable,
     where: job.condition,
     limit: job.limit,
   });
-  return runJob(p, jobId, job.cursor, ctx, Date.now(), job.mode);
+  return runJob(p, job.jobId, job.cursor, ctx, Date.now(), job.mode);
 }
 
-/** GET /sync/{jobId}: looks in every offline database a manual entry writes to. */
-export async function getJobStatus(jobId: string, config: SyncConfig): Promise<Record<string, unknown>> {
+/** The job and the offline database that holds it: every database a manual entry writes to is asked. */
+async function findJob(jobId: string, config: SyncConfig): Promise<{ job: Job; offline: OfflineTarget }> {
   if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new ManualSyncError('invalid', 'a job id is a UUID');
   for (const target of new Set(config.manual.map((e) => e.target))) {
-    const job = await getJob(await getWriteTarget(target, config), jobId);
-    if (job) return jobView(job);
+    const offline = await getWriteTarget(target, config);
+    const job = await getJob(offline, jobId);
+    if (job) return { job, offline };
   }
   throw new ManualSyncError('not-found', `job ${jobId} not found`);
+}
+
+/** GET /sync/{jobId}. */
+export async function getJobStatus(jobId: string, config: SyncConfig): Promise<Record<string, unknown>> {
+  return jobView((await findJob(jobId, config)).job);
+}
+
+/** GET /sync: jobs of every manual target, newest first. */
+export async function listJobViews(
+  config: SyncConfig,
+  filter: JobFilter,
+): Promise<Record<string, unknown>[]> {
+  const jobs: Job[] = [];
+  for (const target of new Set(config.manual.map((e) => e.target)))
+    jobs.push(...(await listJobs(await getWriteTarget(target, config), filter)));
+  return jobs
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+    .slice(0, filter.limit)
+    .map((j) => jobView(j));
+}
+
+/** POST /sync/{jobId}/cancel: a running job stops after its current chunk; what it wrote stays. */
+export async function cancelJob(
+  jobId: string,
+  config: SyncConfig,
+  identity: string,
+): Promise<Record<string, unknown>> {
+  const { job, offline } = await findJob(jobId, config);
+  if (job.status !== 'running')
+    throw new ManualSyncError(
+      'conflict',
+      `job ${jobId} is ${job.status}: only a running job can be cancelled`,
+    );
+  await updateJob(offline, jobId, {
+    status: 'cancelled',
+    error: `cancelled by ${identity}`,
+    onlyIfRunning: true,
+  });
+  return jobView((await getJob(offline, jobId)) as Job);
+}
+
+/** POST /sync/{jobId}/resume: a failed, cancelled or stale job goes on from its saved cursor. */
+export async function resumeJob(jobId: string, ctx: SyncContext): Promise<SyncAnswer> {
+  const { job, offline } = await findJob(jobId, ctx.config);
+  const stale = jobView(job).stale === true;
+  if (job.dryRun) throw new ManualSyncError('conflict', `job ${jobId} is a dry run: run the sync instead`);
+  if (!(job.status === 'failed' || job.status === 'cancelled' || stale))
+    throw new ManualSyncError(
+      'conflict',
+      `job ${jobId} is ${job.status}: only a failed, cancelled or stale job can be resumed`,
+    );
+  await updateJob(offline, jobId, { status: 'running', error: null, failedKey: null, invocation: true });
+  const resumed = (await getJob(offline, jobId)) as Job;
+  return goOn(resumed, ctx);
+}
+
+export interface CatalogSource {
+  source: string;
+  target: string;
+  schemas: Record<string, string>;
+  tables: { table: string; targetTable: string }[];
+  defaultLimit: number;
+  maxLimit: number;
+  /** Set when the online database could not be listed (the rest of the catalog still answers). */
+  error?: string;
+}
+
+/** GET /catalog: per manual entry, the online tables it allows and the offline table each goes to. */
+export async function catalogOf(config: SyncConfig): Promise<CatalogSource[]> {
+  const out: CatalogSource[] = [];
+  for (const entry of config.manual) {
+    const base = {
+      source: entry.source,
+      target: entry.target,
+      schemas: entry.schemas,
+      defaultLimit: entry.defaultLimit,
+      maxLimit: entry.maxLimit,
+    };
+    try {
+      const online = await getOnlineDatabase(entry.source, config);
+      const rows = await online.select<{ s: string; t: string }>(
+        `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES
+          WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME LIMIT 5000`,
+      );
+      const tables = rows
+        .map((r) => ({ schema: String(r.s), table: String(r.t) }))
+        .filter(
+          (ref) => tableAllowed(entry.tables, ref) && !isSystemSchema(mapTable(entry.schemas, ref).schema),
+        )
+        .map((ref) => ({ table: tableName(ref), targetTable: tableName(mapTable(entry.schemas, ref)) }));
+      out.push({ ...base, tables });
+    } catch (err) {
+      out.push({ ...base, tables: [], error: redactMessage(err) });
+    }
+  }
+  return out;
 }

@@ -40,6 +40,7 @@ const TABLE: BookkeepingTable = {
     value_sha256 CHAR(64) NULL,
     value_truncated TINYINT(1) NOT NULL DEFAULT 0,
     superseded_by VARCHAR(300) NULL,
+    discarded_by VARCHAR(255) NULL,
     UNIQUE KEY uk_position (topic, kafka_partition, kafka_offset, row_index),
     KEY k_status (status, last_seen),
     KEY k_row (row_key_hash, status)
@@ -51,6 +52,7 @@ const TABLE: BookkeepingTable = {
     value_sha256: 'value_sha256 CHAR(64) NULL',
     value_truncated: 'value_truncated TINYINT(1) NOT NULL DEFAULT 0',
     superseded_by: 'superseded_by VARCHAR(300) NULL',
+    discarded_by: 'discarded_by VARCHAR(255) NULL',
   },
 };
 
@@ -71,7 +73,7 @@ export interface DeadLetter {
   errorClass: DeadLetterClass;
 }
 
-export type DeadLetterStatus = 'open' | 'resolved' | 'superseded';
+export type DeadLetterStatus = 'open' | 'resolved' | 'superseded' | 'discarded';
 
 export interface StoredDeadLetter {
   id: string;
@@ -93,6 +95,7 @@ export interface StoredDeadLetter {
   valueSha256: string | null;
   valueTruncated: boolean;
   supersededBy: string | null;
+  discardedBy: string | null;
 }
 
 /** The hash that names one row of one offline table, from its exact identity key string. */
@@ -252,11 +255,15 @@ function toStored(r: Record<string, SqlValue>): StoredDeadLetter {
     valueSha256: r.value_sha256 === null || r.value_sha256 === undefined ? null : String(r.value_sha256),
     valueTruncated: String(r.value_truncated) === '1',
     supersededBy: r.superseded_by === null || r.superseded_by === undefined ? null : String(r.superseded_by),
+    discardedBy: r.discarded_by === null || r.discarded_by === undefined ? null : String(r.discarded_by),
   };
 }
 
 export interface ListOptions {
   status?: DeadLetterStatus;
+  topic?: string;
+  table?: string;
+  errorClass?: string;
   limit: number;
   afterId?: string;
 }
@@ -267,6 +274,15 @@ export async function listDeadLetters(q: ReadQuerier, opts: ListOptions): Promis
   if (opts.status) {
     where += ' AND status = ?';
     params.push(opts.status);
+  }
+  for (const [column, value] of [
+    ['topic', opts.topic],
+    ['table_name', opts.table],
+    ['error_class', opts.errorClass],
+  ] as const) {
+    if (value === undefined) continue;
+    where += ` AND ${column} = ?`;
+    params.push(value);
   }
   if (opts.afterId) {
     where += ' AND id > ?';
@@ -284,6 +300,18 @@ export async function listDeadLetters(q: ReadQuerier, opts: ListOptions): Promis
 export async function getDeadLetter(q: ReadQuerier, id: string): Promise<StoredDeadLetter | undefined> {
   const [row] = await selectOrEmpty(() => q.select(`SELECT * FROM ${DEAD_LETTER_TABLE} WHERE id = ?`, [id]));
   return row ? toStored(row) : undefined;
+}
+
+/**
+ * Gives up on an open letter on purpose (a record nobody can or wants to apply, e.g. undecodable): kept,
+ * with who decided, never replayed.
+ */
+export async function discardDeadLetter(q: Querier, id: string, by: string): Promise<boolean> {
+  const result = await q.execute({
+    sql: `UPDATE ${DEAD_LETTER_TABLE} SET status = 'discarded', discarded_by = ?, last_seen = ? WHERE id = ? AND status = 'open'`,
+    params: [by.slice(0, 255), utcNow(), id],
+  });
+  return result.affectedRows === 1;
 }
 
 export async function markDeadLetter(q: Querier, id: string, status: 'resolved'): Promise<void> {

@@ -56,7 +56,7 @@ export const partitionLabel = (p: { topic: string; partition: number }) => `${p.
 
 /**
  * Moves each partition's applied offset forward (never back: a replayed dead letter is older), with the
- * source commit time of that record. For visibility (position, lag) and the DDL fence only.
+ * source commit time of that record (kept from before when that record carries none, e.g. undecodable). For visibility (position, lag) and the DDL fence only.
  */
 export async function recordApplied(
   q: Querier,
@@ -67,7 +67,7 @@ export async function recordApplied(
     await q.execute({
       sql: `INSERT INTO \`cdc_mirror\`.\`positions\` (target, topic, kafka_partition, applied_offset, source_time, updated_at)
         VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE
-        source_time = IF(VALUES(applied_offset) >= applied_offset, VALUES(source_time), source_time),
+        source_time = IF(VALUES(applied_offset) >= applied_offset, COALESCE(VALUES(source_time), source_time), source_time),
         applied_offset = GREATEST(applied_offset, VALUES(applied_offset)), updated_at = VALUES(updated_at)`,
       params: [target, o.topic, String(o.partition), o.offset, utcMillis(o.eventTimeMs), utcNow()],
     });

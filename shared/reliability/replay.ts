@@ -42,6 +42,12 @@ export async function replayDeadLetter(
       `dead letter ${id} was superseded by a later change to the same row (${letter.supersededBy ?? 'later record'}): not replayed`,
     );
   }
+  if (letter.status === 'discarded') {
+    throw new DeadLetterError(
+      'superseded',
+      `dead letter ${id} was discarded by ${letter.discardedBy ?? 'someone'}: not replayed`,
+    );
+  }
   if (letter.valueTruncated) {
     throw new DeadLetterError(
       'truncated',
