@@ -172,6 +172,23 @@ describe('operator API', () => {
     expect(await count(`SELECT COUNT(*) AS n FROM \`${dst}\`.big`)).toBe(400);
   });
 
+  it('under `serverless invoke local` a job that continues past its budget finishes (pools stay open for it)', async () => {
+    process.env.IS_LOCAL = 'true';
+    try {
+      await offline.query(`DELETE FROM \`${dst}\`.big`);
+      const started = await sync({ table: `${src}.big`, where: 'id <= 100', dryRun: false });
+      expect(started.status).toBe(202);
+      expect(await waitForJob(started.body.jobId)).toMatchObject({
+        status: 'succeeded',
+        processed: 100,
+        error: null,
+      });
+      expect(await count(`SELECT COUNT(*) AS n FROM \`${dst}\`.big`)).toBe(100);
+    } finally {
+      delete process.env.IS_LOCAL;
+    }
+  });
+
   it('lists jobs with filters, and marks a job with no heartbeat stale', async () => {
     const all = await call('GET', '/sync', undefined, 'qa-alice', { table: `${src}.big` });
     expect(all.body.jobs.length).toBeGreaterThan(0);
