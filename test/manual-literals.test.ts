@@ -6,7 +6,8 @@ import { offlineUrl, rawConnection, uniqueSchema } from './support/env';
 
 /**
  * Manual-sync conditions select exactly the rows MySQL would: number literals keep every digit and
- * compare as decimals, string literals mean what MySQL's own lexer makes of them.
+ * compare as decimals, string literals mean what MySQL's own lexer makes of them, date functions and
+ * `± INTERVAL n unit` give the instant the server gives the same text.
  */
 describe('manual-sync condition literals against a real server', () => {
   const schema = uniqueSchema('literals');
@@ -108,5 +109,134 @@ describe('manual-sync condition literals against a real server', () => {
     // The literal goes to the server as text only here, to learn what MySQL makes of it.
     const [[server]] = (await conn.query(`SELECT HEX(${literal}) AS h`)) as unknown as [{ h: string }[]];
     expect(Buffer.from(String(params[0]), 'utf8').toString('hex').toUpperCase()).toBe(server?.h);
+  });
+
+  describe('dates and intervals', () => {
+    const times = `${quoteIdentifier(schema)}.times`;
+    const recent = `${quoteIdentifier(schema)}.recent`;
+    const timeColumns = ['id', 'updated_at', 'ts', 'd'];
+    /** The frozen session's now (SET timestamp): NOW(), CURDATE(), UTC_TIMESTAMP() … all read it. */
+    const FROZEN = '2024-03-01 12:00:00';
+    let frozen: mysql.Connection;
+
+    // [id, updated_at (also ts, a TIMESTAMP), d]: points just around the boundaries the tests ask about.
+    const timeRows: [number, string | null, string | null][] = [
+      [1, '2024-02-29 11:59:59.999999', '2024-02-22'],
+      [2, '2024-02-29 12:00:00.000000', '2024-02-23'],
+      [3, '2024-02-29 12:00:00.000001', '2024-02-24'],
+      [4, '2024-03-01 11:59:59.000000', '2024-03-01'],
+      [5, '2024-03-01 12:00:00.000000', '2024-03-02'],
+      [6, '2024-03-01 12:00:01.000000', '2023-12-01'],
+      [7, null, null],
+      [8, '2024-02-01 12:00:00.000000', '2023-03-01'],
+    ];
+
+    beforeAll(async () => {
+      await conn.query(
+        `CREATE TABLE ${times} (id INT PRIMARY KEY, updated_at DATETIME(6) NULL, ts TIMESTAMP(6) NULL, d DATE NULL)`,
+      );
+      await conn.query(`INSERT INTO ${times} VALUES ?`, [timeRows.map(([id, at, d]) => [id, at, at, d])]);
+      // Relative to the server's real clock, an hour or more from every boundary.
+      await conn.query(`CREATE TABLE ${recent} (id INT PRIMARY KEY, updated_at DATETIME NULL)`);
+      await conn.query(
+        `INSERT INTO ${recent} VALUES (1, NOW() - INTERVAL 2 DAY), (2, NOW() - INTERVAL 25 HOUR), ` +
+          '(3, NOW() - INTERVAL 23 HOUR), (4, NOW()), (5, NOW() + INTERVAL 1 HOUR), (6, NULL)',
+      );
+      frozen = await rawConnection(offlineUrl());
+      await frozen.query('SET timestamp = UNIX_TIMESTAMP(?)', [FROZEN]);
+    });
+
+    afterAll(async () => {
+      await frozen?.end();
+    });
+
+    /** Ids the compiled condition selects, and those the server selects for the same text, in one statement. */
+    const both = async (c: mysql.Connection, table: string, where: string) => {
+      const { sql, params } = compileCondition(where, timeColumns, quoteIdentifier);
+      // The raw text goes to the server only here, in a test, to compare with the server's own reading.
+      const [[row]] = (await c.query(
+        `SELECT (SELECT GROUP_CONCAT(id ORDER BY id) FROM ${table} WHERE ${sql}) AS ours, ` +
+          `(SELECT GROUP_CONCAT(id ORDER BY id) FROM ${table} WHERE ${where}) AS theirs`,
+        params,
+      )) as unknown as [{ ours: string | null; theirs: string | null }[]];
+      const ids = (list: string | null | undefined) => (list ? list.split(',').map(Number) : []);
+      return { ours: ids(row?.ours), theirs: ids(row?.theirs) };
+    };
+
+    it('the sessions run in UTC: NOW() is UTC_TIMESTAMP()', async () => {
+      const [[row]] = (await conn.query(
+        'SELECT @@session.time_zone AS tz, NOW() = UTC_TIMESTAMP() AS same',
+      )) as unknown as [{ tz: string; same: string | number }[]];
+      expect(row).toMatchObject({ tz: '+00:00' });
+      expect(Number(row?.same)).toBe(1);
+    });
+
+    it.each([
+      ['updated_at > NOW() - INTERVAL 1 DAY', [3, 4, 5, 6]],
+      ['updated_at >= NOW() - INTERVAL 1 DAY', [2, 3, 4, 5, 6]],
+      ['ts > NOW() - INTERVAL 1 DAY', [3, 4, 5, 6]],
+      ['NOW() - INTERVAL 1 DAY < updated_at', [3, 4, 5, 6]],
+      ['updated_at > UTC_TIMESTAMP() - INTERVAL 24 HOUR', [3, 4, 5, 6]],
+      ['updated_at > CURRENT_TIMESTAMP - INTERVAL 86400 SECOND', [3, 4, 5, 6]],
+      ['updated_at > current_timestamp() - interval 1440 minute', [3, 4, 5, 6]],
+      ['updated_at >= NOW() - INTERVAL 1 MICROSECOND', [5, 6]],
+      ['updated_at > NOW()', [6]],
+      ['updated_at BETWEEN NOW() - INTERVAL 1 DAY AND NOW()', [2, 3, 4, 5]],
+      ['updated_at < NOW() - INTERVAL 1 DAY OR updated_at IS NULL', [1, 7, 8]],
+      ['updated_at = NOW() - INTERVAL 1 MONTH', [8]],
+      ['updated_at > NOW() - INTERVAL 1 WEEK - INTERVAL 1 DAY AND updated_at < NOW()', [1, 2, 3, 4]],
+      ['updated_at > NOW() - INTERVAL 2 DAY + INTERVAL 1 DAY', [3, 4, 5, 6]],
+      ['updated_at >= CURDATE()', [4, 5, 6]],
+      ['d >= CURDATE() - INTERVAL 7 DAY', [2, 3, 4, 5]],
+      ['d > CURRENT_DATE - INTERVAL 7 DAY', [3, 4, 5]],
+      ['d = CURDATE()', [4]],
+      ['d > CURRENT_DATE() + INTERVAL 0 DAY', [5]],
+      ['d = CURDATE() - INTERVAL 1 QUARTER', [6]],
+      ['d = CURDATE() - INTERVAL 1 YEAR', [8]],
+    ])('at %s (frozen clock) selects %j, as the server reads the text', async (where, ids) => {
+      expect(await both(frozen, times, where)).toEqual({ ours: ids, theirs: ids });
+    });
+
+    it('updated_at > NOW() - INTERVAL 1 DAY selects exactly the last day on the live clock', async () => {
+      expect(await both(conn, recent, 'updated_at > NOW() - INTERVAL 1 DAY')).toEqual({
+        ours: [3, 4, 5],
+        theirs: [3, 4, 5],
+      });
+      expect(await both(conn, recent, 'updated_at <= UTC_TIMESTAMP() - INTERVAL 1 DAY')).toEqual({
+        ours: [1, 2],
+        theirs: [1, 2],
+      });
+    });
+
+    const functions = [
+      'NOW()',
+      'CURRENT_TIMESTAMP',
+      'CURRENT_TIMESTAMP()',
+      'CURDATE()',
+      'CURRENT_DATE',
+      'CURRENT_DATE()',
+      'UTC_TIMESTAMP()',
+    ];
+    const units = ['MICROSECOND', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'WEEK', 'MONTH', 'QUARTER', 'YEAR'];
+    it.each(functions)(
+      '%s ± INTERVAL n unit is, for every unit, the value the server gives the text',
+      async (fn) => {
+        const exprs = units.flatMap((unit, i) => [
+          `${fn} - INTERVAL ${i * 7 + 1} ${unit}`,
+          `${fn} + INTERVAL ${999999999 - i} ${unit}`,
+          `${fn} - INTERVAL 0 ${unit} + INTERVAL 31 ${unit}`,
+        ]);
+        exprs.push(fn);
+        for (const expr of exprs) {
+          const { sql, params } = compileCondition(`t = ${expr}`, ['t'], quoteIdentifier);
+          const ours = sql.slice('(`t` = '.length, -1);
+          const [[row]] = (await conn.query(
+            `SELECT ${expr} AS theirs, ${ours} AS ours`,
+            params,
+          )) as unknown as [{ theirs: string | null; ours: string | null }[]];
+          expect(row?.ours, `${expr} → ${ours}`).toBe(row?.theirs);
+        }
+      },
+    );
   });
 });

@@ -2,10 +2,22 @@
  * Conditions a manual-sync request may carry, against `exampleColumns`. Shared by the compiler's unit
  * tests and the end-to-end test that checks no hostile condition ever reaches a server.
  */
-export const exampleColumns = ['id', 'name', 'code', 'price', 'created_at', 'status', 'payload', 'user_id'];
+export const exampleColumns = [
+  'id',
+  'name',
+  'code',
+  'price',
+  'created_at',
+  'updated_at',
+  'status',
+  'payload',
+  'user_id',
+];
 
 /** How a number literal is bound: its exact text, cast to a DECIMAL just wide enough. */
 const dec = (precision: number, scale = 0) => `CAST(? AS DECIMAL(${precision},${scale}))`;
+/** How an interval is rebuilt: n bound as an integer, the unit written by the compiler. */
+const iv = (unit: string) => `INTERVAL CAST(? AS SIGNED) ${unit}`;
 
 /** [condition, expected SQL, expected params] */
 export const legitimateConditions: [string, string, string[]][] = [
@@ -83,6 +95,57 @@ export const legitimateConditions: [string, string, string[]][] = [
   // Once resolved, these are strings holding quotes and comment marks: what MySQL reads too.
   ["name = 'a\\' OR 1=1 -- '", '(`name` = ?)', ["a' OR 1=1 -- "]],
   ["name = 'a\\' OR 1=1 '", '(`name` = ?)', ["a' OR 1=1 "]],
+  // The current date and time, alone or ± INTERVAL n unit: names and units written by the compiler,
+  // n a parameter (leading zeros dropped).
+  ['updated_at > NOW() - INTERVAL 1 DAY', `(\`updated_at\` > (NOW() - ${iv('DAY')}))`, ['1']],
+  ['created_at >= CURDATE() - INTERVAL 7 DAY', `(\`created_at\` >= (CURDATE() - ${iv('DAY')}))`, ['7']],
+  ['updated_at > CURRENT_TIMESTAMP', '(`updated_at` > CURRENT_TIMESTAMP)', []],
+  ['updated_at > current_timestamp()', '(`updated_at` > CURRENT_TIMESTAMP)', []],
+  ['created_at = CURRENT_DATE', '(`created_at` = CURRENT_DATE)', []],
+  ['created_at = Current_Date()', '(`created_at` = CURRENT_DATE)', []],
+  ['updated_at <= UTC_TIMESTAMP()', '(`updated_at` <= UTC_TIMESTAMP())', []],
+  ['NOW() > updated_at', '(NOW() > `updated_at`)', []],
+  ['updated_at > now()-interval 30 minute', `(\`updated_at\` > (NOW() - ${iv('MINUTE')}))`, ['30']],
+  [
+    'updated_at > NOW() - INTERVAL 500 MICROSECOND',
+    `(\`updated_at\` > (NOW() - ${iv('MICROSECOND')}))`,
+    ['500'],
+  ],
+  ['updated_at > NOW() - INTERVAL 90 SECOND', `(\`updated_at\` > (NOW() - ${iv('SECOND')}))`, ['90']],
+  ['updated_at > NOW() - INTERVAL 12 HOUR', `(\`updated_at\` > (NOW() - ${iv('HOUR')}))`, ['12']],
+  ['updated_at > NOW() - INTERVAL 2 WEEK', `(\`updated_at\` > (NOW() - ${iv('WEEK')}))`, ['2']],
+  ['updated_at > NOW() - INTERVAL 3 MONTH', `(\`updated_at\` > (NOW() - ${iv('MONTH')}))`, ['3']],
+  ['updated_at > NOW() - INTERVAL 1 QUARTER', `(\`updated_at\` > (NOW() - ${iv('QUARTER')}))`, ['1']],
+  ['created_at < CURDATE() + INTERVAL 1 YEAR', `(\`created_at\` < (CURDATE() + ${iv('YEAR')}))`, ['1']],
+  ['updated_at > NOW() - INTERVAL 007 DAY', `(\`updated_at\` > (NOW() - ${iv('DAY')}))`, ['7']],
+  ['updated_at > NOW() - INTERVAL 0 DAY', `(\`updated_at\` > (NOW() - ${iv('DAY')}))`, ['0']],
+  [
+    'updated_at > NOW() - INTERVAL 999999999 MICROSECOND',
+    `(\`updated_at\` > (NOW() - ${iv('MICROSECOND')}))`,
+    ['999999999'],
+  ],
+  [
+    'updated_at > NOW() - INTERVAL 1 DAY + INTERVAL 2 HOUR',
+    `(\`updated_at\` > ((NOW() - ${iv('DAY')}) + ${iv('HOUR')}))`,
+    ['1', '2'],
+  ],
+  [
+    '(CURRENT_TIMESTAMP - INTERVAL 1 MONTH) - INTERVAL 1 DAY < updated_at',
+    `(((CURRENT_TIMESTAMP - ${iv('MONTH')}) - ${iv('DAY')}) < \`updated_at\`)`,
+    ['1', '1'],
+  ],
+  [
+    'updated_at BETWEEN UTC_TIMESTAMP() - INTERVAL 2 HOUR AND UTC_TIMESTAMP()',
+    `(\`updated_at\` BETWEEN (UTC_TIMESTAMP() - ${iv('HOUR')}) AND UTC_TIMESTAMP())`,
+    ['2'],
+  ],
+  [
+    "status = 'open' AND (updated_at IS NULL OR updated_at < NOW() - INTERVAL 90 DAY) AND id > 10",
+    `(((\`status\` = ?) AND ((\`updated_at\` IS NULL) OR (\`updated_at\` < (NOW() - ${iv('DAY')})))) AND (\`id\` > ${dec(2)}))`,
+    ['open', '90', '10'],
+  ],
+  // Function names and INTERVAL inside a string are data.
+  ["name = 'NOW() - INTERVAL 1 DAY'", '(`name` = ?)', ['NOW() - INTERVAL 1 DAY']],
 ];
 
 /** [condition, a substring the rejection reason must contain] */
@@ -171,4 +234,84 @@ export const hostileConditions: [string, string][] = [
   ["name = X'41'", 'hex and bit literals'],
   [`price = 0.${'1'.repeat(31)}`, 'more digits than can be kept exactly'],
   [`price = ${'9'.repeat(66)}`, 'more digits than can be kept exactly'],
+  // Date functions and intervals: only the allowed names, no arguments, INTERVAL n unit with n a whole
+  // number and unit a single-value unit, only after a date function.
+  [
+    'updated_at > SLEEP(1)',
+    'the only functions are NOW(), CURRENT_TIMESTAMP, CURDATE(), CURRENT_DATE, UTC_TIMESTAMP()',
+  ],
+  ['updated_at > SLEEP(1) - INTERVAL 1 DAY', 'function SLEEP'],
+  ['updated_at > NOW() - INTERVAL 1 DAY OR SLEEP(1)', 'function SLEEP'],
+  // MySQL reads `||` as OR; the parser as part of the interval. Refused either way.
+  ['updated_at > NOW() - INTERVAL 1 DAY || SLEEP(1)', 'arithmetic ("||")'],
+  ['updated_at > NOW() - INTERVAL 1 DAY; SELECT SLEEP(1)', '";" is not allowed'],
+  ['updated_at > NOW() - INTERVAL (SELECT 1) DAY', 'subqueries'],
+  ['updated_at > NOW() - INTERVAL (SELECT SLEEP(5)) DAY', 'subqueries'],
+  ['updated_at > NOW() - INTERVAL SLEEP(5) DAY', 'whole number'],
+  ['updated_at > NOW() - INTERVAL @@version DAY', 'whole number'],
+  ['updated_at > NOW() - INTERVAL id DAY', 'whole number'],
+  ['updated_at > NOW() - INTERVAL NOW() DAY', 'whole number'],
+  ['updated_at > NOW() - INTERVAL 1 + 1 DAY', 'whole number'],
+  ["updated_at > NOW() - INTERVAL '1' DAY", 'not a string'],
+  ["updated_at > NOW() - INTERVAL '1 00:00:01' DAY_SECOND", 'interval unit DAY_SECOND is not allowed'],
+  // With a compound unit MySQL reads 1 as the last field: one second, not one day.
+  ['updated_at > NOW() - INTERVAL 1 DAY_SECOND', 'interval unit DAY_SECOND is not allowed'],
+  ['updated_at > NOW() - INTERVAL 1 day_microsecond', 'interval unit DAY_MICROSECOND'],
+  ["updated_at > NOW() - INTERVAL '1-1' YEAR_MONTH", 'interval unit YEAR_MONTH'],
+  ['updated_at > NOW() - INTERVAL 1 DAYS', 'not a valid condition'],
+  ['updated_at > NOW() - INTERVAL 1 SQL_TSI_DAY', 'not a valid condition'],
+  ['updated_at > NOW() - INTERVAL 1 `DAY`', 'not a valid condition'],
+  ['updated_at > NOW() - INTERVAL 1DAY', 'not a valid condition'],
+  ['updated_at > NOW() - INTERVAL 1 D\u0410Y', 'not a valid condition'],
+  ['updated_at > NOW() - INTERVAL 1e9 YEAR', 'not a plain decimal'],
+  ['updated_at > NOW() - INTERVAL 1E+9 YEAR', 'not a plain decimal'],
+  ['updated_at > NOW() - INTERVAL 0x10 DAY', 'hex and bit literals'],
+  ['updated_at > NOW() - INTERVAL 1.5 DAY', 'whole number'],
+  ['updated_at > NOW() - INTERVAL 1000000000 YEAR', 'whole number from 0 to 999999999'],
+  // CAST('18446744073709551615' AS SIGNED) is -1: a huge n would turn "-" into "+".
+  ['updated_at > NOW() - INTERVAL 18446744073709551615 DAY', 'whole number from 0 to 999999999'],
+  ['updated_at > NOW() - INTERVAL -1 DAY', 'without a sign'],
+  ['updated_at > NOW() - INTERVAL - 1 DAY', 'without a sign'],
+  ['updated_at > NOW() - INTERVAL +1 DAY', 'without a sign'],
+  ['updated_at > NOW() - INTERVAL (1) DAY', 'without parentheses'],
+  ['updated_at > NOW() - (INTERVAL 1 DAY)', 'may not be in parentheses'],
+  ['updated_at > NOW() /* x */ - INTERVAL 1 DAY', 'comments'],
+  ['updated_at > NOW(/**/) - INTERVAL 1 DAY', 'comments'],
+  ['updated_at > NOW() - INTERVAL 1 /*!50000 DAY_*/SECOND', 'executable comments'],
+  ['updated_at > NOW() - INTERVAL 1 DAY -- x', 'comments'],
+  ['updated_at > NOW() - INTERVAL 1 DAY #x', 'comments'],
+  ['updated_at > NOW() - INTERVAL 1 DAY COLLATE utf8mb4_bin', 'COLLATE'],
+  ['updated_at > NOW() COLLATE utf8mb4_bin', 'COLLATE'],
+  ['updated_at > NOW(6)', 'takes no arguments'],
+  ['updated_at > CURRENT_TIMESTAMP(6)', 'takes no arguments'],
+  ['updated_at > NOW(SLEEP(1))', 'takes no arguments'],
+  // `NOW (` is a call of a stored function named NOW to MySQL; `NOW`() and db.NOW() too.
+  ['updated_at > NOW ()', 'no space before "("'],
+  ['updated_at > CURDATE\n()', 'no space before "("'],
+  ['updated_at > `NOW`()', 'quoted function names'],
+  ['updated_at > mysql.NOW()', 'function MYSQL.NOW is not allowed'],
+  ['updated_at > NOW() OVER ()', 'OVER'],
+  ['updated_at > N\u041eW()', 'the only functions are'],
+  ['updated_at > UTC_TIMESTAMP', 'UTC_TIMESTAMP() with its parentheses'],
+  ['updated_at > CURDATE', 'for the function, write CURDATE()'],
+  ['updated_at > DATE_SUB(NOW(), INTERVAL 1 DAY)', 'function DATE_SUB'],
+  ['updated_at > SYSDATE()', 'function SYSDATE'],
+  ['updated_at > CURTIME()', 'function CURTIME'],
+  ['INTERVAL(1, 2) = 0', 'function INTERVAL'],
+  ['updated_at > INTERVAL 1 DAY', 'INTERVAL is not allowed except as'],
+  ['updated_at > INTERVAL 1 DAY + NOW()', 'date function first'],
+  ['updated_at > NOW() - 1', 'arithmetic ("-")'],
+  ['updated_at > NOW() + 0', 'arithmetic ("+")'],
+  ['updated_at > NOW() - INTERVAL 1 DAY * 2', 'arithmetic ("*")'],
+  ['updated_at > NOW() + + INTERVAL 1 DAY', 'arithmetic'],
+  ['updated_at > -NOW()', 'arithmetic'],
+  ['updated_at - INTERVAL 1 DAY > NOW()', 'arithmetic'],
+  ['updated_at > created_at + INTERVAL 1 DAY', 'arithmetic'],
+  ['updated_at > NOW() - INTERVAL 1 DAY - id', 'arithmetic'],
+  ["updated_at > '2024-01-01' + INTERVAL 1 DAY", 'arithmetic'],
+  ['NOW()', 'not a condition'],
+  ['NOW() - INTERVAL 1 DAY', 'not a condition'],
+  ['NOW() > NOW() - INTERVAL 1 DAY', 'column on one side'],
+  ['NOW() IS NULL', 'needs a column on its left'],
+  ['updated_at IN (NOW())', 'literals only'],
 ];
