@@ -15,6 +15,7 @@ import {
 } from '../reliability/dead-letters';
 import { DeadLetterError, replayDeadLetter } from '../reliability/replay';
 import { readTargetStatus } from '../reliability/status';
+import { getVerify, repairVerify, startVerify } from '../verify/service';
 import { CONDITION_GRAMMAR, ConditionRejectedError } from './condition';
 import type { JobFilter } from './jobs';
 import { HTTP_ROUTES, routeKey } from './routes';
@@ -84,6 +85,12 @@ function syncContext(config: SyncConfig, identity: string, context: Context): Sy
   };
   return ctx;
 }
+
+const verifyContext = (config: SyncConfig, identity: string, context: Context) => ({
+  config,
+  identity,
+  remainingMs: () => context.getRemainingTimeInMillis(),
+});
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -257,6 +264,30 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
       const answer = await resumeJob(pathParam(event, 'jobId'), syncContext(config, identity, context));
       return json(answer.statusCode, answer.body);
     },
+  },
+  {
+    method: 'POST',
+    path: '/verify',
+    handler: async ({ event, context, config, identity }) =>
+      json(200, await startVerify(parseBody(event), verifyContext(config, identity, context))),
+  },
+  {
+    method: 'GET',
+    path: '/verify/{verifyId}',
+    handler: async ({ event, config }) => json(200, await getVerify(pathParam(event, 'verifyId'), config)),
+  },
+  {
+    method: 'POST',
+    path: '/verify/{verifyId}/repair',
+    handler: async ({ event, context, config, identity }) =>
+      json(
+        200,
+        await repairVerify(
+          pathParam(event, 'verifyId'),
+          event.body ? parseBody(event) : {},
+          verifyContext(config, identity, context),
+        ),
+      ),
   },
   {
     method: 'POST',

@@ -17,6 +17,9 @@ export const HTTP_ROUTES = [
   { method: 'POST', path: '/dead-letters/retry', public: false },
   { method: 'POST', path: '/dead-letters/{id}/retry', public: false },
   { method: 'POST', path: '/dead-letters/{id}/discard', public: false },
+  { method: 'POST', path: '/verify', public: false },
+  { method: 'GET', path: '/verify/{verifyId}', public: false },
+  { method: 'POST', path: '/verify/{verifyId}/repair', public: false },
 ] as const satisfies readonly { method: 'GET' | 'POST'; path: string; public: boolean }[];
 
 export type HttpRoute = (typeof HTTP_ROUTES)[number];

@@ -68,12 +68,12 @@ export interface SyncContext {
   continueJob: (jobId: string, target: string) => Promise<void>;
 }
 
-interface ColumnPair {
+export interface ColumnPair {
   online: string;
   offline: string;
 }
 
-interface Prepared {
+export interface Prepared {
   entry: ManualEntry;
   online: OnlineDatabase;
   offline: OfflineTarget;
@@ -81,6 +81,8 @@ interface Prepared {
   offlineTable: TableSchema;
   pairs: ColumnPair[];
   condition: Statement;
+  /** The condition's text (as given, or as made for the table). */
+  where: string;
   limit: number;
 }
 
@@ -147,9 +149,12 @@ async function schemaOr404(
   }
 }
 
-async function prepare(
+export async function prepare(
   config: SyncConfig,
-  req: Pick<SyncRequest, 'source' | 'table' | 'where' | 'limit'>,
+  req: Pick<SyncRequest, 'source' | 'table' | 'limit'> & {
+    /** The condition, or how to make one from the online table (verify: "every row"). */
+    where: string | ((online: TableSchema) => string);
+  },
 ): Promise<Prepared> {
   const onlineRef = parseRef(req.table);
   const entry = findEntry(config, req.source, onlineRef);
@@ -182,16 +187,21 @@ async function prepare(
       `offline key column(s) ${missingKey.join(', ')} do not exist online`,
     );
   // Parsed against the online table's real columns before anything is sent to a server.
+  const where = typeof req.where === 'function' ? req.where(onlineTable) : req.where;
   const condition = compileCondition(
-    req.where,
+    where,
     onlineTable.columns.map((c) => c.name),
     quoteIdentifier,
   );
-  return { entry, online, offline, onlineTable, offlineTable, pairs, condition, limit };
+  return { entry, online, offline, onlineTable, offlineTable, pairs, condition, where, limit };
 }
 
 /** Reads on the online database: read-only transaction with a per-statement time limit. */
-function readOnline<T>(p: Prepared, config: SyncConfig, fn: (q: ReadQuerier) => Promise<T>): Promise<T> {
+export function readOnline<T>(
+  p: Prepared,
+  config: SyncConfig,
+  fn: (q: ReadQuerier) => Promise<T>,
+): Promise<T> {
   return p.online.readTransaction(config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000, fn);
 }
 

@@ -1,0 +1,354 @@
+import { assembleDelete, assembleSelectByKeys, assembleUpsertParts } from '../assembler/statements';
+import type { SyncConfig } from '../config/schema';
+import type { ReadQuerier } from '../db/connection';
+import { quoteIdentifier as q, quoteTable } from '../db/identifiers';
+import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
+import { compileCondition } from '../manual/condition';
+import { type Prepared, readOnline } from '../manual/sync';
+import type { ColumnInfo, SqlRow, SqlValue, Statement, TableSchema } from '../types';
+
+/**
+ * Row verification of one online table against its offline twin, by primary-key chunks: each chunk's
+ * rows are digested on both servers (MD5 of every common column's exact value, as the server renders
+ * it, XOR-folded to 128 bits), so only two digests per chunk cross the network when the chunk is equal;
+ * a chunk that differs is narrowed to rows (per-row digests), and differing rows to columns. Keys found
+ * in drift are checked once more at the end, so a row CDC changed during the scan is not reported.
+ * Online reads run in read-only transactions with a statement time limit, paced to `rowsPerSecond`.
+ */
+
+export type Key = Record<string, SqlValue>;
+
+export interface RowDriftReport {
+  /** Rows compared (online side). */
+  rows: number;
+  chunks: number;
+  chunksDiffering: number;
+  /** Keys online has and offline lacks. */
+  missing: Key[];
+  /** Keys offline has and online lacks. */
+  extra: Key[];
+  /** Keys on both sides with other values, and which columns differ. */
+  differing: { key: Key; columns: string[] }[];
+  /** Bytes of digests and rows read from both servers (what crossed the network, roughly). */
+  bytesRead: number;
+  durationMs: number;
+}
+
+export interface VerifyOptions {
+  chunkSize: number;
+  /** Online rows read per second at most (production is never stressed); 0: unpaced. */
+  rowsPerSecond: number;
+}
+
+const isBytes = (c: ColumnInfo) =>
+  BINARY_TYPES.has(c.dataType) || GEOMETRY_TYPES.has(c.dataType) || c.dataType === 'bit';
+
+/**
+ * One column's exact value as text the server renders the same way on both sides: bytes as hex, text
+ * as the hex of its UTF-8 form (so a charset difference alone is not drift, a different character is),
+ * numbers and temporal values as the server's own text. NULL is distinct from every value.
+ */
+function valueText(column: ColumnInfo, name: string): string {
+  const c = q(name);
+  const text = isBytes(column)
+    ? `HEX(${c})`
+    : column.charset !== null
+      ? `HEX(CONVERT(${c} USING utf8mb4))`
+      : `CAST(${c} AS CHAR)`;
+  return `IF(${c} IS NULL, 'N', CONCAT('V', ${text}))`;
+}
+
+interface Side {
+  db: ReadQuerier;
+  table: TableSchema;
+  /** Common columns, in one order, as this side names them. */
+  columns: string[];
+  key: string[];
+  condition: Statement;
+}
+
+function rowDigest(side: Side): string {
+  const byName = new Map(side.table.columns.map((c) => [c.name, c]));
+  return `MD5(CONCAT_WS('|', ${side.columns.map((n) => valueText(byName.get(n) as ColumnInfo, n)).join(', ')}))`;
+}
+
+/** `(a, b) > (x, y)` (or `<=`) spelled out, for servers that do not range-scan row comparisons. */
+function keyBound(key: string[], row: SqlRow, op: '>' | '<='): Statement {
+  const params: SqlValue[] = [];
+  const strict = op === '>' ? '>' : '<';
+  const ors = key.map((col, i) => {
+    const eqs = key.slice(0, i).map((c) => {
+      params.push(row[c] ?? null);
+      return `${q(c)} = ?`;
+    });
+    params.push(row[col] ?? null);
+    return `(${[...eqs, `${q(col)} ${strict} ?`].join(' AND ')})`;
+  });
+  if (op === '<=') {
+    params.push(...key.map((c) => row[c] ?? null));
+    ors.push(`(${key.map((c) => `${q(c)} = ?`).join(' AND ')})`);
+  }
+  return { sql: `(${ors.join(' OR ')})`, params };
+}
+
+function rangeWhere(side: Side, after: SqlRow | null, upTo: SqlRow): Statement {
+  const parts = [
+    side.condition,
+    ...(after ? [keyBound(side.key, after, '>')] : []),
+    keyBound(side.key, upTo, '<='),
+  ];
+  return { sql: parts.map((p) => `(${p.sql})`).join(' AND '), params: parts.flatMap((p) => p.params) };
+}
+
+async function chunkDigest(side: Side, where: Statement): Promise<string> {
+  const d = rowDigest(side);
+  const [r] = await side.db.select(
+    `SELECT COUNT(*) AS n, BIT_XOR(CAST(CONV(SUBSTRING(d, 1, 16), 16, 10) AS UNSIGNED)) AS x,
+            BIT_XOR(CAST(CONV(SUBSTRING(d, 17, 16), 16, 10) AS UNSIGNED)) AS y
+       FROM (SELECT ${d} AS d FROM ${quoteTable(side.table.ref)} WHERE ${where.sql}) AS chunk`,
+    where.params,
+  );
+  return `${r?.n}:${r?.x}:${r?.y}`;
+}
+
+const keyText = (key: string[], row: SqlRow) =>
+  JSON.stringify(
+    key.map((c) => (Buffer.isBuffer(row[c]) ? `0x${(row[c] as Buffer).toString('hex')}` : row[c])),
+  );
+
+async function rowDigests(side: Side, where: Statement): Promise<Map<string, { key: Key; digest: string }>> {
+  const rows = await side.db.select(
+    `SELECT ${side.key.map(q).join(', ')}, ${rowDigest(side)} AS _digest FROM ${quoteTable(side.table.ref)} WHERE ${where.sql}`,
+    where.params,
+  );
+  return new Map(
+    rows.map((r) => [
+      keyText(side.key, r),
+      { key: Object.fromEntries(side.key.map((c) => [c, r[c] ?? null])), digest: String(r._digest) },
+    ]),
+  );
+}
+
+/** The per-column texts of the rows with these keys (to name the differing columns). */
+async function columnTexts(side: Side, keys: Key[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (keys.length === 0) return out;
+  const byName = new Map(side.table.columns.map((c) => [c.name, c]));
+  const list = side.columns.map((n, i) => `${valueText(byName.get(n) as ColumnInfo, n)} AS _c${i}`);
+  for (const stmt of assembleSelectByKeys(
+    side.table,
+    side.key,
+    keys.map((k) => rekey(k, side.key)),
+  )) {
+    const sql = stmt.sql.replace(/^SELECT \*/, `SELECT ${side.key.map(q).join(', ')}, ${list.join(', ')}`);
+    for (const r of await side.db.select(sql, stmt.params))
+      out.set(
+        keyText(side.key, r),
+        side.columns.map((_, i) => String(r[`_c${i}`])),
+      );
+  }
+  return out;
+}
+
+/** A key named by one side's key columns → the same values named by `key` (same order). */
+function rekey(k: Key, key: string[]): SqlRow {
+  const values = Object.values(k);
+  return Object.fromEntries(key.map((c, i) => [c, values[i] ?? null]));
+}
+
+function sides(p: Prepared, where: string): { online: Side; offline: Side } {
+  const onlineCols = p.pairs.map((c) => c.online);
+  const offlineCols = p.pairs.map((c) => c.offline);
+  // The offline key, in online names where the column is common (it must be: prepare checks).
+  const offlineKey = p.offlineTable.identity;
+  const onlineKey = offlineKey.map((k) => p.pairs.find((c) => c.offline === k)?.online ?? k);
+  const offlineCondition = compileCondition(
+    where,
+    p.offlineTable.columns.map((c) => c.name),
+    q,
+  );
+  return {
+    online: {
+      db: p.online,
+      table: p.onlineTable,
+      columns: onlineCols,
+      key: onlineKey,
+      condition: p.condition,
+    },
+    offline: {
+      db: p.offline,
+      table: p.offlineTable,
+      columns: offlineCols,
+      key: offlineKey,
+      condition: offlineCondition,
+    },
+  };
+}
+
+/** Reads go online inside a read-only transaction with the statement time limit. */
+function onlineSide(p: Prepared, config: SyncConfig, side: Side): Side {
+  return { ...side, db: { select: (sql, params) => readOnline(p, config, (r) => r.select(sql, params)) } };
+}
+
+export async function verifyRows(
+  p: Prepared,
+  config: SyncConfig,
+  where: string,
+  opts: VerifyOptions,
+): Promise<RowDriftReport> {
+  const started = Date.now();
+  const both = sides(p, where);
+  const online = onlineSide(p, config, both.online);
+  const offline = both.offline;
+  const report: RowDriftReport = {
+    rows: 0,
+    chunks: 0,
+    chunksDiffering: 0,
+    missing: [],
+    extra: [],
+    differing: [],
+    bytesRead: 0,
+    durationMs: 0,
+  };
+  const suspects: { missing: Key[]; extra: Key[]; differing: Key[] } = {
+    missing: [],
+    extra: [],
+    differing: [],
+  };
+  let after: SqlRow | null = null;
+  for (;;) {
+    // The chunk's upper key: the last of the next `chunkSize` online keys (keys only cross the network).
+    const page = keysAfter(online, after, opts.chunkSize);
+    const keys = await online.db.select(page.sql, page.params);
+    report.bytesRead += keys.length * 16;
+    const last = keys[keys.length - 1];
+    const done = keys.length < opts.chunkSize;
+    // The final chunk reaches past the last online key: offline rows beyond it are extra.
+    const upTo = done ? null : (last as SqlRow);
+    const onlineWhere = upTo ? rangeWhere(online, after, upTo) : openRange(online, after);
+    const offlineWhere = upTo
+      ? rangeWhere(offline, rekeyOrNull(after, offline.key), rekey(upTo, offline.key))
+      : openRange(offline, rekeyOrNull(after, offline.key));
+    report.chunks += 1;
+    report.rows += keys.length;
+    const [a, b] = await Promise.all([chunkDigest(online, onlineWhere), chunkDigest(offline, offlineWhere)]);
+    report.bytesRead += a.length + b.length;
+    if (a !== b) {
+      report.chunksDiffering += 1;
+      const [on, off] = await Promise.all([
+        rowDigests(online, onlineWhere),
+        rowDigests(offline, offlineWhere),
+      ]);
+      report.bytesRead += (on.size + off.size) * 48;
+      for (const [k, v] of on) {
+        const other = off.get(k);
+        if (!other) suspects.missing.push(v.key);
+        else if (other.digest !== v.digest) suspects.differing.push(v.key);
+      }
+      for (const [k, v] of off) if (!on.has(k)) suspects.extra.push(v.key);
+    }
+    if (done) break;
+    after = last as SqlRow;
+    await pace(opts.rowsPerSecond, report.rows, started);
+  }
+  // Once more for what looked different: a change CDC applied during the scan is not drift.
+  await recheck(online, offline, suspects, report);
+  report.durationMs = Date.now() - started;
+  return report;
+}
+
+function keysAfter(side: Side, after: SqlRow | null, size: number): Statement {
+  const bound = after ? keyBound(side.key, after, '>') : undefined;
+  return {
+    sql: `SELECT ${side.key.map(q).join(', ')} FROM ${quoteTable(side.table.ref)} WHERE (${side.condition.sql})${bound ? ` AND ${bound.sql}` : ''} ORDER BY ${side.key.map(q).join(', ')} LIMIT ${Math.max(1, Math.floor(size))}`,
+    params: [...side.condition.params, ...(bound?.params ?? [])],
+  };
+}
+
+function openRange(side: Side, after: SqlRow | null): Statement {
+  const parts = [side.condition, ...(after ? [keyBound(side.key, after, '>')] : [])];
+  return { sql: parts.map((p) => `(${p.sql})`).join(' AND '), params: parts.flatMap((p) => p.params) };
+}
+
+const rekeyOrNull = (row: SqlRow | null, key: string[]) => (row ? rekey(row, key) : null);
+
+async function pace(rowsPerSecond: number, rows: number, started: number): Promise<void> {
+  if (rowsPerSecond <= 0) return;
+  const due = (rows / rowsPerSecond) * 1000 - (Date.now() - started);
+  if (due > 0) await new Promise((r) => setTimeout(r, due));
+}
+
+async function recheck(
+  online: Side,
+  offline: Side,
+  suspects: { missing: Key[]; extra: Key[]; differing: Key[] },
+  report: RowDriftReport,
+): Promise<void> {
+  const all = [...suspects.missing, ...suspects.extra, ...suspects.differing];
+  if (all.length === 0) return;
+  const onlineTexts = await columnTexts(online, all);
+  const offlineTexts = await columnTexts(offline, all);
+  for (const key of all) {
+    const on = onlineTexts.get(keyText(online.key, rekey(key, online.key)));
+    const off = offlineTexts.get(keyText(offline.key, rekey(key, offline.key)));
+    if (on && !off) report.missing.push(rekey(key, offline.key));
+    else if (!on && off) report.extra.push(rekey(key, offline.key));
+    else if (on && off) {
+      const columns = offline.columns.filter((_, i) => on[i] !== off[i]);
+      if (columns.length) report.differing.push({ key: rekey(key, offline.key), columns });
+    }
+  }
+}
+
+export interface RepairResult {
+  dryRun: boolean;
+  /** Rows copied from online (missing ones and differing ones). */
+  copied: number;
+  /** Extra offline rows deleted (only with deleteExtra). */
+  deleted: number;
+  keys: { copy: Key[]; delete: Key[] };
+}
+
+/**
+ * Makes offline equal to online for the keys of a report: the missing and differing rows are read
+ * online and written offline (the manual sync's upsert), the extra rows deleted only when asked.
+ * Nothing else is touched. A dry run only says what would be done.
+ */
+export async function repairRows(
+  p: Prepared,
+  config: SyncConfig,
+  report: Pick<RowDriftReport, 'missing' | 'extra' | 'differing'>,
+  opts: { dryRun: boolean; deleteExtra: boolean; remainingMs: () => number },
+): Promise<RepairResult> {
+  const copy = [...report.missing, ...report.differing.map((d) => d.key)];
+  const remove = opts.deleteExtra ? report.extra : [];
+  const result: RepairResult = { dryRun: opts.dryRun, copied: 0, deleted: 0, keys: { copy, delete: remove } };
+  if (opts.dryRun) return { ...result, copied: copy.length, deleted: remove.length };
+  const onlineKey = p.offlineTable.identity.map((k) => p.pairs.find((c) => c.offline === k)?.online ?? k);
+  const rows: SqlRow[] = [];
+  for (const stmt of assembleSelectByKeys(
+    p.onlineTable,
+    onlineKey,
+    copy.map((k) => rekey(k, onlineKey)),
+    p.pairs.map((c) => c.online),
+  )) {
+    for (const r of await readOnline(p, config, (q2) => q2.select(stmt.sql, stmt.params)))
+      rows.push(Object.fromEntries(p.pairs.map((c) => [c.offline, r[c.online] ?? null])));
+  }
+  await p.offline.session(opts.remainingMs, (s) =>
+    s.transaction(async (tx) => {
+      if (remove.length) {
+        for (const stmt of assembleDelete(
+          p.offlineTable,
+          remove.map((k) => rekey(k, p.offlineTable.identity)),
+          p.offlineTable.identity,
+        ))
+          result.deleted += (await tx.execute(stmt)).affectedRows;
+      }
+      for (const part of assembleUpsertParts(p.offlineTable, rows, p.offline.dialect))
+        await tx.execute(part.statement);
+    }),
+  );
+  result.copied = rows.length;
+  return result;
+}
