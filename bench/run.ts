@@ -479,6 +479,86 @@ async function benchManual(): Promise<void> {
   }
 }
 
+/**
+ * Verification of a 1,000,000-row table (equal, then with 100 planted differences) against copying the
+ * whole table with `mariadb-dump | mariadb`: rows/s and bytes read per row.
+ */
+async function benchVerify(): Promise<void> {
+  const n = Number(process.env.BENCH_VERIFY_ROWS ?? 1_000_000);
+  console.log(`\n7. verifying ${n.toLocaleString('en')} rows (chunks of 10,000) vs copying them`);
+  const [online, offline] = await Promise.all([
+    startThrowawayServer({ binlog: true }),
+    startThrowawayServer(),
+  ]);
+  try {
+    const ddl =
+      'CREATE TABLE v.t (id BIGINT PRIMARY KEY, name VARCHAR(64), v TEXT, n DECIMAL(12,2), at DATETIME(6))';
+    const fill = `INSERT INTO v.t SELECT seq, CONCAT('name-', seq), REPEAT('x', 40), seq % 1000 + 0.25,
+      '2026-11-25 10:00:00.123456' + INTERVAL seq SECOND FROM seq_1_to_${n}`;
+    for (const url of [online.url, offline.url]) {
+      const c = await rawConnection(url);
+      await c.query(`CREATE DATABASE v; ${ddl}; USE v; ${fill}`);
+      await c.end();
+    }
+    const config = parseConfig({
+      databases: { on: { role: 'online', url: online.url }, off: { role: 'offline', url: offline.url } },
+      manual: [{ source: 'on', target: 'off' }],
+    });
+    const { startVerify } = await import('../shared/verify/service');
+    const ctx = { config, identity: 'bench', remainingMs: () => 600_000 };
+    const run = async () => {
+      const t = performance.now();
+      const r = (await startVerify({ source: 'on', table: 'v.t', chunkSize: 10_000 }, ctx)) as {
+        rows: { missing: unknown[]; extra: unknown[]; differing: unknown[]; bytesRead: number };
+      };
+      return { ms: performance.now() - t, r };
+    };
+    const equal = await run();
+    if (equal.r.rows.missing.length + equal.r.rows.extra.length + equal.r.rows.differing.length)
+      throw new Error('verify found drift on equal tables');
+    const off = await rawConnection(offline.url);
+    await off.query(`UPDATE v.t SET v = 'drift' WHERE id % ${Math.floor(n / 100)} = 0`);
+    const drifted = await run();
+    if (drifted.r.rows.differing.length !== 100)
+      throw new Error(`verify found ${drifted.r.rows.differing.length} of 100 differences`);
+    await off.query('DROP DATABASE v; CREATE DATABASE v');
+    await off.end();
+    const port = (url: string) => new URL(url).port;
+    const t = performance.now();
+    const dump = spawnSync(
+      'bash',
+      [
+        '-c',
+        `mariadb-dump -h127.0.0.1 -P${port(online.url)} -uroot --single-transaction v t | mariadb -h127.0.0.1 -P${port(offline.url)} -uroot v`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const copyMs = performance.now() - t;
+    if (dump.status !== 0) throw new Error(`mariadb-dump | mariadb failed: ${dump.stderr}`);
+    results.verify = {
+      rows: n,
+      equalMs: equal.ms,
+      driftedMs: drifted.ms,
+      copyMs,
+      timesFasterThanCopy: copyMs / equal.ms,
+      bytesPerRowEqual: equal.r.rows.bytesRead / n,
+    };
+    const line = (label: string, ms: number) =>
+      console.log(
+        `  ${label.padEnd(44)} ${ms.toFixed(0).padStart(8)} ms ${((n / ms) * 1000).toFixed(0).padStart(9)} rows/s`,
+      );
+    line('verify, equal tables', equal.ms);
+    line('verify, 100 rows differing', drifted.ms);
+    line('copy: mariadb-dump | mariadb', copyMs);
+    console.log(
+      `  ratio: verify = ${(copyMs / equal.ms).toFixed(1)}x faster than the copy; ${(equal.r.rows.bytesRead / n).toFixed(2)} bytes read per row (digests and keys)`,
+    );
+    await closeAllDatabases();
+  } finally {
+    await Promise.all([online.stop(), offline.stop()]);
+  }
+}
+
 /** Minified bundles as serverless-esbuild builds them, per function. */
 async function benchBundles(outdir: string): Promise<void> {
   console.log('\n3. bundles (serverless/esbuild.cjs, as deployed; the .map files beside them not counted)');
@@ -637,6 +717,7 @@ async function main(): Promise<void> {
   if (wanted('bundles') || wanted('cold')) await benchBundles(outdir);
   if (wanted('cold')) await benchColdStart(outdir);
   if (wanted('manual')) await benchManual();
+  if (wanted('verify')) await benchVerify();
   if (only) return;
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
   console.log('\nresults written to bench-results.json');
