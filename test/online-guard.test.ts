@@ -185,6 +185,15 @@ describe('every path that writes goes through the guard', () => {
     ['job status', () => http('GET', '/sync/00000000-0000-0000-0000-000000000000')],
     ['dead-letter list', () => http('GET', '/dead-letters')],
     ['dead-letter retry', () => http('POST', '/dead-letters/1/retry')],
+    ['dead-letter bulk retry', () => http('POST', '/dead-letters/retry', { ids: ['1'] })],
+    ['dead-letter discard', () => http('POST', '/dead-letters/1/discard')],
+    ['job list', () => http('GET', '/sync')],
+    ['job cancel', () => http('POST', '/sync/00000000-0000-0000-0000-000000000000/cancel')],
+    ['job resume', () => http('POST', '/sync/00000000-0000-0000-0000-000000000000/resume')],
+    ['CDC status', () => http('GET', '/status')],
+    ['verify', () => http('POST', '/verify', { source: 'prod', table: 'prod.t' })],
+    ['verify report', () => http('GET', '/verify/00000000-0000-0000-0000-000000000000')],
+    ['repair', () => http('POST', '/verify/00000000-0000-0000-0000-000000000000/repair', { dryRun: false })],
   ])('%s answers 403 and creates nothing online', async (_what, call) => {
     const res = await call();
     expect(res.status).toBe(403);
@@ -219,6 +228,38 @@ describe('every path that writes goes through the guard', () => {
     const [dbs] = await admin.query("SHOW TABLES FROM prod LIKE 't2'");
     expect(dbs).toEqual([]);
     expect(await onlineWrites()).toEqual([]);
+  });
+
+  it('verify and repair against a real offline twin: the online server sees only reads', async () => {
+    const offline = await rawConnection(offlineUrl());
+    const twin = `prod_twin_${process.pid}`;
+    await offline.query(`CREATE DATABASE ${twin}; CREATE TABLE ${twin}.t (id INT PRIMARY KEY, v VARCHAR(8))`);
+    await admin.query("INSERT INTO prod.t VALUES (1, 'a'), (2, 'b')");
+    await admin.query('TRUNCATE TABLE mysql.general_log');
+    const cfg = parseConfig({
+      databases: {
+        prod: { role: 'online', url: prod.url },
+        twin: { role: 'offline', url: offlineUrl() },
+      },
+      manual: [{ source: 'prod', target: 'twin', schemas: { prod: twin } }],
+    });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await handleHttpRequest(httpRequest(method, path, body), lambdaContext(20_000), cfg);
+      return JSON.parse(res.body ?? '{}');
+    };
+    const report = await call('POST', '/verify', { source: 'prod', table: 'prod.t' });
+    expect(report.rows.missing).toEqual([{ id: '1' }, { id: '2' }]);
+    const repaired = await call('POST', `/verify/${report.verifyId}/repair`, { dryRun: false });
+    expect(repaired).toMatchObject({ copied: 2, remaining: { missing: 0, extra: 0, differing: 0 } });
+    const [rows] = await offline.query(`SELECT * FROM ${twin}.t ORDER BY id`);
+    expect(rows).toEqual([
+      { id: '1', v: 'a' },
+      { id: '2', v: 'b' },
+    ]);
+    expect(await onlineWrites()).toEqual([]);
+    await admin.query('DELETE FROM prod.t');
+    await offline.query(`DROP DATABASE ${twin}`);
+    await offline.end();
   });
 
   it('no cdc_mirror bookkeeping schema was ever created online', async () => {

@@ -155,6 +155,27 @@ describe('verify and repair', () => {
     expect(await exact(offline, dst)).toEqual(await exact(online, src));
   });
 
+  it('does not report a row that CDC brought back in step while the scan ran', async () => {
+    // Offline differs in the first chunk; the scan is paced so it takes a while; meanwhile the row is
+    // fixed offline, as the CDC stream would. The end-of-scan re-check must drop it.
+    await offline.query(`UPDATE \`${dst}\`.types SET vc = 'stale' WHERE id = 1`);
+    const scan = call('POST', '/verify', {
+      source: 'shop_online',
+      table: `${src}.types`,
+      chunkSize: 10,
+      rowsPerSecond: 60,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const [[fresh]] = (await online.query(`SELECT vc FROM \`${src}\`.types WHERE id = 1`)) as unknown as [
+      [{ vc: string }],
+    ];
+    await offline.query(`UPDATE \`${dst}\`.types SET vc = ? WHERE id = 1`, [fresh.vc]);
+    const { body } = await scan;
+    expect(body.rows.chunksDiffering).toBeGreaterThanOrEqual(1);
+    expect(body.rows.differing).toEqual([]);
+    expect(body.equal).toBe(true);
+  });
+
   it('verifies only the rows a condition names, and refuses a hostile one', async () => {
     await offline.query(`UPDATE \`${dst}\`.types SET vc = 'drift' WHERE id IN (20, 50)`);
     const { body } = await call('POST', '/verify', {

@@ -332,6 +332,8 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
       const body = parseBody(event) as { ids?: unknown };
       if (!Array.isArray(body.ids) || body.ids.length === 0 || body.ids.length > 100)
         throw invalid('ids is a list of 1 to 100 dead-letter ids');
+      // The guard first: a refused target is the answer, not a list of per-letter failures.
+      await getWriteTarget(target, config);
       const results = [];
       for (const raw of body.ids) {
         const id = deadLetterId(String(raw));
