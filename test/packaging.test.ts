@@ -94,6 +94,7 @@ describe('serverless package', () => {
         { topics: ['local.only'], target: 'offline' },
       ],
       manual: [{ source: 'online', target: 'offline' }],
+      verify: [{ source: 'online', table: 'shop.t_config', where: 'id < 1000' }],
     });
     const result = await slsPackage(path);
     expect(result.ok, result.output).toBe(true);
@@ -215,6 +216,30 @@ describe('serverless package', () => {
     ]);
   });
 
+  it('schedules each configured verification (nightly by default) and alarms on drift', () => {
+    const rules = Object.values(ofType('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as Resource['Properties'];
+    expect(rule.ScheduleExpression).toBe('cron(0 3 * * ? *)');
+    const target = (rule.Targets as { Input: string }[])[0] as { Input: string };
+    expect(JSON.parse(target.Input)).toEqual({
+      cdcMirrorVerify: {
+        source: 'online',
+        table: 'shop.t_config',
+        where: 'id < 1000',
+        rowsPerSecond: 20_000,
+      },
+    });
+    const alarm = Object.values(ofType('AWS::CloudWatch::Alarm')).find(
+      (a) => (a as Resource['Properties']).MetricName === 'RowsDrifted',
+    );
+    expect(alarm).toMatchObject({
+      Namespace: 'cdc-mirror',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
   it('grants exactly the configured secrets, self-invocation and the MSK clusters', () => {
     // The database secret (ours) and the Kafka SASL secret (osls, for the poller); nothing broader.
     expect(new Set(resourcesOf('secretsmanager:GetSecretValue'))).toEqual(new Set([DB_SECRET, KAFKA_SECRET]));
@@ -275,6 +300,7 @@ describe('serverless package', () => {
         'CdcSyncThrottlesAlarm',
         'ManualSyncErrorsAlarm',
         'ManualSyncThrottlesAlarm',
+        'RowsDriftedAlarm',
         DEPTH_ALARM,
       ].sort(),
     );

@@ -176,6 +176,21 @@ describe('verify and repair', () => {
     expect(body.equal).toBe(true);
   });
 
+  it('runs a scheduled verification (as EventBridge invokes it) and keeps its report', async () => {
+    await offline.query(`UPDATE \`${dst}\`.types SET vc = 'drift' WHERE id = 40`);
+    const summary = (await http(
+      {
+        cdcMirrorVerify: { source: 'shop_online', table: `${src}.types`, where: 'id < 50', rowsPerSecond: 0 },
+      },
+      lambdaContext(60_000),
+    )) as unknown as Record<string, unknown>;
+    expect(summary).toMatchObject({ table: `${src}.types`, missing: 0, extra: 0, differing: 1 });
+    const stored = await call('GET', `/verify/${summary.verifyId}`);
+    expect(stored.body).toMatchObject({ requestedBy: 'schedule', condition: 'id < 50' });
+    expect(stored.body.report.rows.differing).toEqual([{ key: { id: '40' }, columns: ['vc'] }]);
+    await offline.query(`UPDATE \`${dst}\`.types SET vc = 'row 40' WHERE id = 40`);
+  });
+
   it('verifies only the rows a condition names, and refuses a hostile one', async () => {
     await offline.query(`UPDATE \`${dst}\`.types SET vc = 'drift' WHERE id IN (20, 50)`);
     const { body } = await call('POST', '/verify', {

@@ -159,6 +159,30 @@ export const configSchema = z
     schemaCacheTtlSeconds: z._default(z.int().check(z.gte(0)), 300),
     /** How long a fetched secret is trusted before it is fetched again (rotation). */
     secretCacheTtlSeconds: z._default(z.int().check(z.gte(0)), 300),
+    /**
+     * Scheduled verifications (EventBridge → manualSync): each compares an online table with its offline
+     * twin (as a manual entry maps it) and publishes RowsDrifted; an alarm watches it.
+     */
+    verify: z._default(
+      z.array(
+        z.strictObject({
+          source: z.string().check(z.minLength(1)),
+          table: z.string().check(z.regex(/^[^.\s`]+\.[^.\s`]+$/, 'a "schema.table" name')),
+          /** The rows to verify (the manual-sync grammar); every row when omitted. */
+          where: z._default(z.string(), ''),
+          /** An EventBridge schedule expression; nightly at 03:00 UTC by default. */
+          schedule: z._default(
+            z
+              .string()
+              .check(z.regex(/^(cron|rate)\(.+\)$/, 'an EventBridge expression: cron(...) or rate(...)')),
+            'cron(0 3 * * ? *)',
+          ),
+          /** Online rows read per second at most, so production is never stressed. */
+          rowsPerSecond: z._default(z.int().check(z.gte(0)), 20_000),
+        }),
+      ),
+      [],
+    ),
     /** CloudWatch alarms and dashboard generated into the stack at `serverless package` (opt-out). */
     alarms: z._default(
       z.strictObject({
@@ -215,6 +239,14 @@ export const configSchema = z
       });
       cfg.manual.forEach((e, i) => {
         checkPair(['manual', i], e.source, e.target);
+      });
+      cfg.verify.forEach((v, i) => {
+        if (!cfg.manual.some((e) => e.source === v.source))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['verify', i, 'source'],
+            message: `no manual entry has source "${v.source}" (verification uses the manual entries' mapping)`,
+          });
       });
       // Same host:port as an online database means "this is production": refuse before anything connects.
       // endpointKey folds every spelling of an address (127.1, [::ffff:127.0.0.1], LOCALHOST.) to one key.

@@ -736,3 +736,40 @@ describe('alarms and dashboard', () => {
     expect(serverlessFragments(cfg({ alarms: { enabled: false, dashboard: false } })).resources).toEqual({});
   });
 });
+
+describe('scheduled verifications', () => {
+  const manual = [{ source: 'on', target: 'off' }];
+  it('become EventBridge schedules of manualSync carrying what to verify', () => {
+    const cfg = config({
+      manual,
+      verify: [
+        { source: 'on', table: 'shop.a' },
+        { source: 'on', table: 'shop.b', where: 'id < 10', schedule: 'rate(6 hours)', rowsPerSecond: 500 },
+      ],
+    });
+    const schedules = manualSyncEvents(cfg).filter((e) => 'schedule' in (e as object));
+    expect(schedules).toEqual([
+      {
+        schedule: {
+          rate: ['cron(0 3 * * ? *)'],
+          input: { cdcMirrorVerify: { source: 'on', table: 'shop.a', where: '', rowsPerSecond: 20_000 } },
+        },
+      },
+      {
+        schedule: {
+          rate: ['rate(6 hours)'],
+          input: { cdcMirrorVerify: { source: 'on', table: 'shop.b', where: 'id < 10', rowsPerSecond: 500 } },
+        },
+      },
+    ]);
+  });
+
+  it.each([
+    [{ source: 'nobody', table: 'shop.a' }, 'verify[0].source: no manual entry has source "nobody"'],
+    [{ source: 'on', table: 'a' }, 'verify[0].table: a "schema.table" name'],
+    [{ source: 'on', table: 'shop.a', schedule: 'daily' }, 'verify[0].schedule: an EventBridge expression'],
+  ])('refuses %j naming the key', (entry, message) => {
+    expect(() => config({ manual, verify: [entry] })).toThrow(ConfigError);
+    expect(() => config({ manual, verify: [entry] })).toThrow(message);
+  });
+});

@@ -166,9 +166,25 @@ export function httpApiConfig(config: SyncConfig): Json {
  */
 export function manualSyncEvents(config: SyncConfig): Json[] {
   const authorizer = config.api.auth.type === 'jwt' ? { name: JWT_AUTHORIZER } : { type: 'aws_iam' };
-  return HTTP_ROUTES.map(({ method, path, public: open }) => ({
-    httpApi: { method, path, ...(open ? {} : { authorizer }) },
-  }));
+  return [
+    ...HTTP_ROUTES.map(({ method, path, public: open }) => ({
+      httpApi: { method, path, ...(open ? {} : { authorizer }) },
+    })),
+    // Scheduled verifications: EventBridge invokes the function with the verification to run.
+    ...config.verify.map((v) => ({
+      schedule: {
+        rate: [v.schedule],
+        input: {
+          cdcMirrorVerify: {
+            source: v.source,
+            table: v.table,
+            where: v.where,
+            rowsPerSecond: v.rowsPerSecond,
+          },
+        },
+      },
+    })),
+  ];
 }
 
 // --- IAM ---
@@ -403,6 +419,25 @@ export function alarmResources(config: SyncConfig): Record<string, Json> {
         treatMissingData: 'notBreaching',
       };
     }
+  }
+
+  if (config.verify.length) {
+    alarms.RowsDriftedAlarm = {
+      name: `${prefix}-rows-drifted`,
+      description:
+        'A scheduled verification found offline rows out of step with online (missing, extra or different). ' +
+        'The manualSync log names the table and the verification id: GET /verify/{id} shows the keys and ' +
+        'columns, POST /verify/{id}/repair (dry run first) fixes them. Look for the cause too: dead letters, ' +
+        'a topic not mirrored, offline edits.',
+      namespace: METRICS_NAMESPACE,
+      metric: 'RowsDrifted',
+      dimensions: service,
+      statistic: 'Maximum',
+      threshold: 0,
+      periods: 1,
+      // Published once per scheduled run: no data between runs says nothing new.
+      treatMissingData: 'notBreaching',
+    };
   }
 
   const functionAlarms = [

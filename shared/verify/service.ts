@@ -5,6 +5,7 @@ import { getWriteTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
 import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
 import { ManualSyncError, prepare } from '../manual/sync';
+import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
 import { type Key, type RowDriftReport, repairRows, verifyRows } from './rows';
 import { getVerifyRun, saveRepair, saveVerifyRun } from './runs';
@@ -139,4 +140,37 @@ export async function repairVerify(id: string, raw: unknown, ctx: Ctx): Promise<
   };
   await saveRepair(p.offline, id, answer);
   return answer;
+}
+
+/** What EventBridge sends for a scheduled verification (serverless-resources.ts writes it). */
+export interface ScheduledVerifyEvent {
+  cdcMirrorVerify: { source: string; table: string; where: string; rowsPerSecond: number };
+}
+
+export function isScheduledVerifyEvent(event: unknown): event is ScheduledVerifyEvent {
+  return typeof (event as ScheduledVerifyEvent | null)?.cdcMirrorVerify === 'object';
+}
+
+/** A scheduled verification: the report is kept as any other, RowsDrifted published for the alarm. */
+export async function runScheduledVerify(
+  event: ScheduledVerifyEvent,
+  ctx: Ctx,
+): Promise<Record<string, unknown>> {
+  const report = (await startVerify({ ...event.cdcMirrorVerify, chunkSize: 1_000 }, ctx)) as {
+    verifyId: string;
+    rows: RowDriftReport;
+  };
+  const { missing, extra, differing } = report.rows;
+  const drifted = missing.length + extra.length + differing.length;
+  metrics.addMetric('RowsDrifted', MetricUnit.Count, drifted);
+  const summary = {
+    verifyId: report.verifyId,
+    table: event.cdcMirrorVerify.table,
+    missing: missing.length,
+    extra: extra.length,
+    differing: differing.length,
+  };
+  if (drifted) logger.warn('verification found drift', summary);
+  else logger.info('verification found no drift', summary);
+  return summary;
 }
