@@ -338,11 +338,9 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
       for (const raw of body.ids) {
         const id = deadLetterId(String(raw));
         try {
-          results.push({
-            id,
-            ok: true,
-            ...(await replayDeadLetter(config, target, id, () => context.getRemainingTimeInMillis())),
-          });
+          const r = await replayDeadLetter(config, target, id, () => context.getRemainingTimeInMillis());
+          // Applied this time: ok. A letter that failed again stays open, and is not.
+          results.push({ id, ok: r.status === 'resolved', ...r });
         } catch (err) {
           results.push({ id, ok: false, error: redactMessage(err) });
         }
