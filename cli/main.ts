@@ -7,6 +7,7 @@ import { DEAD_LETTERS_HELP, deadLettersCommand } from './commands/dead-letters';
 import { JOBS_HELP, jobsCommand } from './commands/jobs';
 import { STATUS_HELP, statusCommand } from './commands/status';
 import { SYNC_HELP, syncCommand } from './commands/sync';
+import { VERIFY_HELP, verifyCommand } from './commands/verify';
 import { CliError, EXIT, EXIT_CODES_HELP, type ExitCode, usage } from './exit';
 import { clean } from './format';
 import { type Command, type Io, processIo } from './io';
@@ -72,6 +73,20 @@ const COMMANDS: Record<string, { options: Options; help: string; run: (cmd: Comm
     },
     status: { options: {}, help: STATUS_HELP, run: statusCommand },
     catalog: { options: {}, help: CATALOG_HELP, run: catalogCommand },
+    verify: {
+      options: {
+        source: { type: 'string' },
+        table: { type: 'string' },
+        where: { type: 'string' },
+        'chunk-size': { type: 'string' },
+        rate: { type: 'string' },
+        repair: { type: 'boolean' },
+        'delete-extra': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+      },
+      help: VERIFY_HELP,
+      run: verifyCommand,
+    },
   };
 
 const WHERE_HELP = `Where it runs:
@@ -100,6 +115,8 @@ Commands:
   dead-letters retry ID… | discard ID
   status                         CDC lag and counts per offline target
   catalog                        what may be synced, and where it goes
+  verify --source DB --table S.T [--where COND] [--repair [--delete-extra] [--yes]] | verify ID
+                                 is the offline table in step? (exit 1 on drift); repair it
 
 ${WHERE_HELP}
 
@@ -144,7 +161,7 @@ function parse(argv: string[]) {
   }
   if (name !== undefined && !COMMANDS[name])
     throw usage(
-      `unknown command "${clean(name)}": sync, jobs, dead-letters, status or catalog (see cdc-mirror --help)`,
+      `unknown command "${clean(name)}": sync, jobs, dead-letters, status, catalog or verify (see cdc-mirror --help)`,
     );
   const options = { ...GLOBAL, ...(name ? COMMANDS[name]?.options : {}) };
   try {

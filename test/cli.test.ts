@@ -673,6 +673,32 @@ describe('cdc-mirror --api: what a script can tell from the exit code', () => {
   });
 });
 
+describe('cdc-mirror verify (local mode)', () => {
+  it('reports drift with exit 1, repairs it with --repair --yes, then reports equal with exit 0', async () => {
+    await online.query(
+      "INSERT INTO shop.t_approval_template (id, code, title, steps) VALUES (901, 'v1', 'V1', '[]'), (902, 'v2', 'V2', '[]')",
+    );
+    await offline.query(
+      "INSERT INTO shop.t_approval_template (id, code, title, steps, updated_at) SELECT 901, 'v1', 'changed offline', '[]', updated_at FROM (SELECT NOW(6) AS updated_at) x",
+    );
+    const where = ['--where', 'id > 900'];
+    const args = ['verify', '--source', 'shop_online', '--table', 'shop.t_approval_template', ...where];
+    const found = await cli(args);
+    expect(found.code).toBe(1);
+    expect(found.stdout).toMatch(/missing offline \(1\):\s+id=902/);
+    expect(found.stdout).toMatch(/differing \(1\):\s+id=901: title, updated_at/);
+    expect((await cli([...args, '--repair'])).code).toBe(2);
+    const repaired = await cli([...args, '--repair', '--yes']);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toMatch(/repaired: 2 rows copied, 0 rows deleted; now equal/);
+    const again = await cli([...args, '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ equal: true });
+    const id = /verification ([0-9a-f-]{36})/.exec(found.stdout)?.[1] as string;
+    expect((await cli(['verify', id])).stdout).toMatch(/missing offline \(1\)/);
+  });
+});
+
 describe('the SigV4 signer', () => {
   it('signs for execute-api with the access key of the credential chain (environment)', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAFAKEFAKEFAKE0002');
