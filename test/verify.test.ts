@@ -67,12 +67,28 @@ beforeAll(async () => {
   );
   await online.query(`UPDATE \`${src}\`.types SET vc = '' WHERE id = 14`);
   await copyAll();
+  for (const [conn, schema] of [
+    [online, src],
+    [offline, dst],
+  ] as const)
+    await conn.query(
+      `CREATE TABLE \`${schema}\`.slow (id INT PRIMARY KEY, v VARCHAR(8)); INSERT INTO \`${schema}\`.slow SELECT seq, 'v' FROM \`${schema}\`.seq_1_to_100`,
+    );
+  await offline.query(`UPDATE \`${dst}\`.slow SET v = 'x' WHERE id = 77`);
   useConfig({
     databases: {
       shop_online: { role: 'online', url: onlineUrl() },
       shop_offline: { role: 'offline', url: offlineUrl() },
     },
     manual: [
+      // No time budget: every verification of this table goes on in another invocation (202).
+      {
+        source: 'shop_online',
+        target: 'shop_offline',
+        schemas: { [src]: dst },
+        tables: [`${src}.slow`],
+        timeBudgetMs: 0,
+      },
       { source: 'shop_online', target: 'shop_offline', schemas: { [src]: dst }, tables: [`${src}.*`] },
     ],
   });
@@ -133,7 +149,7 @@ describe('verify and repair', () => {
     expect(body.rows.chunksDiffering).toBeLessThan(body.rows.chunks);
 
     const stored = await call('GET', `/verify/${body.verifyId}`);
-    expect(stored.body.report.rows.missing).toEqual([{ id: '10' }]);
+    expect(stored.body.rows.missing).toEqual([{ id: '10' }]);
 
     const dry = await call('POST', `/verify/${body.verifyId}/repair`, { dryRun: true, deleteExtra: true });
     expect(dry.body).toMatchObject({ dryRun: true, copied: 7, deleted: 1 });
@@ -187,8 +203,30 @@ describe('verify and repair', () => {
     expect(summary).toMatchObject({ table: `${src}.types`, missing: 0, extra: 0, differing: 1 });
     const stored = await call('GET', `/verify/${summary.verifyId}`);
     expect(stored.body).toMatchObject({ requestedBy: 'schedule', condition: 'id < 50' });
-    expect(stored.body.report.rows.differing).toEqual([{ key: { id: '40' }, columns: ['vc'] }]);
+    expect(stored.body.rows.differing).toEqual([{ key: { id: '40' }, columns: ['vc'] }]);
     await offline.query(`UPDATE \`${dst}\`.types SET vc = 'row 40' WHERE id = 40`);
+  });
+
+  it('goes on past its time budget in further invocations (202), with progress, to the same report', async () => {
+    const started = await call('POST', '/verify', {
+      source: 'shop_online',
+      table: `${src}.slow`,
+      chunkSize: 10,
+    });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ status: 'running', progress: { chunks: 1 } });
+    let view = started.body;
+    for (let i = 0; i < 200 && view.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      view = (await call('GET', `/verify/${started.body.verifyId}`)).body;
+    }
+    expect(view).toMatchObject({
+      status: 'succeeded',
+      equal: false,
+      rows: { rows: 100, missing: [], extra: [] },
+    });
+    expect(view.rows.differing).toEqual([{ key: { id: '77' }, columns: ['v'] }]);
+    expect(view.rows.chunks).toBeGreaterThanOrEqual(10);
   });
 
   it('verifies only the rows a condition names, and refuses a hostile one', async () => {

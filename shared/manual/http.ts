@@ -15,7 +15,16 @@ import {
 } from '../reliability/dead-letters';
 import { DeadLetterError, replayDeadLetter } from '../reliability/replay';
 import { readTargetStatus } from '../reliability/status';
-import { getVerify, repairVerify, startVerify } from '../verify/service';
+import {
+  continueVerify,
+  getVerify,
+  isScheduledVerifyEvent,
+  repairVerify,
+  runScheduledVerify,
+  type ScheduledVerifyEvent,
+  startVerify,
+  type VerifyContext,
+} from '../verify/service';
 import { CONDITION_GRAMMAR, ConditionRejectedError } from './condition';
 import type { JobFilter } from './jobs';
 import { HTTP_ROUTES, routeKey } from './routes';
@@ -32,14 +41,14 @@ import {
 } from './sync';
 import { WEB_PAGE } from './web-page';
 
-/** The payload the manual-sync function sends itself to go on with a job. */
-export interface ContinueJobEvent {
-  cdcMirrorContinueJob: string;
-  target: string;
-}
+/** What the manual-sync function sends itself to go on with a job or a verification. */
+export type ContinueEvent =
+  | { cdcMirrorContinueJob: string; target: string }
+  | { cdcMirrorContinueVerify: string; target: string };
 
-export function isContinueJobEvent(event: unknown): event is ContinueJobEvent {
-  return typeof (event as ContinueJobEvent | null)?.cdcMirrorContinueJob === 'string';
+export function isContinueEvent(event: unknown): event is ContinueEvent {
+  const e = event as Record<string, unknown> | null;
+  return typeof e?.cdcMirrorContinueJob === 'string' || typeof e?.cdcMirrorContinueVerify === 'string';
 }
 
 const inAws = () => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) && !process.env.IS_LOCAL;
@@ -54,43 +63,64 @@ export function callerIdentity(event: APIGatewayProxyEventV2): string | undefine
   return typeof id === 'string' && id ? id : undefined;
 }
 
+/**
+ * Goes on after this invocation answers: in AWS a new asynchronous invocation of this function with
+ * `payload`; locally (no Lambda to invoke) `local` in this process once the answer is out (the databases
+ * stay open until it is done, even under `serverless invoke local`).
+ */
+async function continueLater(
+  context: Context,
+  payload: ContinueEvent,
+  local: () => Promise<unknown>,
+): Promise<void> {
+  if (inAws()) {
+    // Loaded on first use (the Lambda runtime provides the SDK; see serverless/esbuild.cjs).
+    const sdk = await import('@aws-sdk/client-lambda');
+    lambda ??= new sdk.LambdaClient({});
+    await lambda.send(
+      new sdk.InvokeCommand({
+        FunctionName: context.invokedFunctionArn || process.env.AWS_LAMBDA_FUNCTION_NAME,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify(payload)),
+      }),
+    );
+    return;
+  }
+  runAfterInvocationLocally(() =>
+    local().catch((err: unknown) =>
+      logger.error('continuation failed', { payload, error: redactMessage(err) }),
+    ),
+  );
+}
+
+/** Locally a continuation has the time a Lambda invocation would have at most. */
+const LOCAL_REMAINING_MS = () => 15 * 60_000;
+
 function syncContext(config: SyncConfig, identity: string, context: Context): SyncContext {
   const ctx: SyncContext = {
     config,
     identity,
     remainingMs: () => context.getRemainingTimeInMillis(),
-    async continueJob(jobId, target) {
-      const payload: ContinueJobEvent = { cdcMirrorContinueJob: jobId, target };
-      if (inAws()) {
-        // Loaded on first use (the Lambda runtime provides the SDK; see serverless/esbuild.cjs).
-        const sdk = await import('@aws-sdk/client-lambda');
-        lambda ??= new sdk.LambdaClient({});
-        await lambda.send(
-          new sdk.InvokeCommand({
-            FunctionName: context.invokedFunctionArn || process.env.AWS_LAMBDA_FUNCTION_NAME,
-            InvocationType: 'Event',
-            Payload: Buffer.from(JSON.stringify(payload)),
-          }),
-        );
-        return;
-      }
-      // Locally there is no Lambda to invoke: go on in this process once the answer is out (the
-      // databases stay open until it is done, even under `serverless invoke local`).
-      runAfterInvocationLocally(() =>
-        continueManualSync(jobId, target, { ...ctx, remainingMs: () => 15 * 60_000 }).catch((err: unknown) =>
-          logger.error('job continuation failed', { jobId, error: redactMessage(err) }),
-        ),
-      );
-    },
+    continueJob: (jobId, target) =>
+      continueLater(context, { cdcMirrorContinueJob: jobId, target }, () =>
+        continueManualSync(jobId, target, { ...ctx, remainingMs: LOCAL_REMAINING_MS }),
+      ),
   };
   return ctx;
 }
 
-const verifyContext = (config: SyncConfig, identity: string, context: Context) => ({
-  config,
-  identity,
-  remainingMs: () => context.getRemainingTimeInMillis(),
-});
+function verifyContext(config: SyncConfig, identity: string, context: Context): VerifyContext {
+  const ctx: VerifyContext = {
+    config,
+    identity,
+    remainingMs: () => context.getRemainingTimeInMillis(),
+    continueVerify: (verifyId, target) =>
+      continueLater(context, { cdcMirrorContinueVerify: verifyId, target }, () =>
+        continueVerify(verifyId, target, { ...ctx, remainingMs: LOCAL_REMAINING_MS }),
+      ),
+  };
+  return ctx;
+}
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -268,8 +298,10 @@ const routes: { method: 'GET' | 'POST'; path: string; handler: Route }[] = [
   {
     method: 'POST',
     path: '/verify',
-    handler: async ({ event, context, config, identity }) =>
-      json(200, await startVerify(parseBody(event), verifyContext(config, identity, context))),
+    handler: async ({ event, context, config, identity }) => {
+      const answer = await startVerify(parseBody(event), verifyContext(config, identity, context));
+      return json(answer.statusCode, answer.body);
+    },
   },
   {
     method: 'GET',
@@ -444,7 +476,28 @@ export async function handleHttpRequest(
   }
 }
 
-export async function handleContinuation(event: ContinueJobEvent, context: Context, config: SyncConfig) {
+/** A continuation this function sent itself (a job or a verification that ran out of budget). */
+export async function handleContinuation(event: ContinueEvent, context: Context, config: SyncConfig) {
+  if ('cdcMirrorContinueVerify' in event)
+    return (
+      await continueVerify(
+        event.cdcMirrorContinueVerify,
+        event.target,
+        verifyContext(config, 'continuation', context),
+      )
+    ).body;
   const ctx = syncContext(config, 'continuation', context);
   return (await continueManualSync(event.cdcMirrorContinueJob, event.target, ctx)).body;
+}
+
+/** Every event the manual-sync function receives: its own continuations, scheduled verifications, HTTP. */
+export function handleManualSyncEvent(
+  event: APIGatewayProxyEventV2 | ContinueEvent | ScheduledVerifyEvent,
+  context: Context,
+  config: SyncConfig,
+): Promise<unknown> {
+  if (isContinueEvent(event)) return handleContinuation(event, context, config);
+  if (isScheduledVerifyEvent(event))
+    return runScheduledVerify(event, verifyContext(config, 'schedule', context));
+  return handleHttpRequest(event, context, config);
 }

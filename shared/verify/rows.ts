@@ -210,38 +210,52 @@ function onlineSide(p: Prepared, config: SyncConfig, side: Side): Side {
   return { ...side, db: { select: (sql, params) => readOnline(p, config, (r) => r.select(sql, params)) } };
 }
 
+/** Where a verification stands between invocations: kept with the run, so the next invocation goes on. */
+export interface VerifyProgress {
+  /** The last chunk's upper key (null: nothing scanned yet). */
+  after: SqlRow | null;
+  rows: number;
+  chunks: number;
+  chunksDiffering: number;
+  bytesRead: number;
+  /** Keys that looked different, checked again when the scan ends. */
+  suspects: { missing: Key[]; extra: Key[]; differing: Key[] };
+  /** Time spent scanning so far (pacing and the report count it across invocations). */
+  elapsedMs: number;
+}
+
+export const newProgress = (): VerifyProgress => ({
+  after: null,
+  rows: 0,
+  chunks: 0,
+  chunksDiffering: 0,
+  bytesRead: 0,
+  suspects: { missing: [], extra: [], differing: [] },
+  elapsedMs: 0,
+});
+
+/**
+ * Scans from `progress` until the table ends (the report, after the re-check) or `until` (a timestamp) passes
+ * (the progress, to go on with in another invocation).
+ */
 export async function verifyRows(
   p: Prepared,
   config: SyncConfig,
   where: string,
-  opts: VerifyOptions,
-): Promise<RowDriftReport> {
-  const started = Date.now();
+  opts: VerifyOptions & { progress?: VerifyProgress; until?: number },
+): Promise<{ done: true; report: RowDriftReport } | { done: false; progress: VerifyProgress }> {
+  const state = opts.progress ?? newProgress();
+  const started = Date.now() - state.elapsedMs;
   const both = sides(p, where);
   const online = onlineSide(p, config, both.online);
   const offline = both.offline;
-  const report: RowDriftReport = {
-    rows: 0,
-    chunks: 0,
-    chunksDiffering: 0,
-    missing: [],
-    extra: [],
-    differing: [],
-    bytesRead: 0,
-    durationMs: 0,
-  };
-  const suspects: { missing: Key[]; extra: Key[]; differing: Key[] } = {
-    missing: [],
-    extra: [],
-    differing: [],
-  };
-  let after: SqlRow | null = null;
+  let after = state.after;
   for (;;) {
     // The chunk's upper key: the `chunkSize`-th online key after the last chunk (the server walks the
     // index; one key crosses the network). None: this is the last chunk, open-ended.
     const page = boundaryAfter(online, after, opts.chunkSize);
     const [last] = await online.db.select(page.sql, page.params);
-    report.bytesRead += 16;
+    state.bytesRead += 16;
     const done = last === undefined;
     // The final chunk reaches past the last online key: offline rows beyond it are extra.
     const upTo = done ? null : (last as SqlRow);
@@ -249,32 +263,45 @@ export async function verifyRows(
     const offlineWhere = upTo
       ? rangeWhere(offline, rekeyOrNull(after, offline.key), rekey(upTo, offline.key))
       : openRange(offline, rekeyOrNull(after, offline.key));
-    report.chunks += 1;
+    state.chunks += 1;
     const [a, b] = await Promise.all([chunkDigest(online, onlineWhere), chunkDigest(offline, offlineWhere)]);
-    report.rows += Number(a.split(':')[0]);
-    report.bytesRead += a.length + b.length;
+    state.rows += Number(a.split(':')[0]);
+    state.bytesRead += a.length + b.length;
     if (a !== b) {
-      report.chunksDiffering += 1;
+      state.chunksDiffering += 1;
       const [on, off] = await Promise.all([
         rowDigests(online, onlineWhere),
         rowDigests(offline, offlineWhere),
       ]);
-      report.bytesRead += (on.size + off.size) * 48;
+      state.bytesRead += (on.size + off.size) * 48;
       for (const [k, v] of on) {
         const other = off.get(k);
-        if (!other) suspects.missing.push(v.key);
-        else if (other.digest !== v.digest) suspects.differing.push(v.key);
+        if (!other) state.suspects.missing.push(v.key);
+        else if (other.digest !== v.digest) state.suspects.differing.push(v.key);
       }
-      for (const [k, v] of off) if (!on.has(k)) suspects.extra.push(v.key);
+      for (const [k, v] of off) if (!on.has(k)) state.suspects.extra.push(v.key);
     }
     if (done) break;
     after = last as SqlRow;
-    await pace(opts.rowsPerSecond, report.rows, started);
+    state.after = after;
+    state.elapsedMs = Date.now() - started;
+    if (opts.until !== undefined && Date.now() >= opts.until) return { done: false, progress: state };
+    await pace(opts.rowsPerSecond, state.rows, started);
   }
+  const report: RowDriftReport = {
+    rows: state.rows,
+    chunks: state.chunks,
+    chunksDiffering: state.chunksDiffering,
+    missing: [],
+    extra: [],
+    differing: [],
+    bytesRead: state.bytesRead,
+    durationMs: 0,
+  };
   // Once more for what looked different: a change CDC applied during the scan is not drift.
-  await recheck(online, offline, suspects, report);
+  await recheck(online, offline, state.suspects, report);
   report.durationMs = Date.now() - started;
-  return report;
+  return { done: true, report };
 }
 
 function boundaryAfter(side: Side, after: SqlRow | null, size: number): Statement {

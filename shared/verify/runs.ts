@@ -1,77 +1,135 @@
 import { randomUUID } from 'node:crypto';
-import type { ReadQuerier } from '../db/connection';
+import type { Querier, ReadQuerier } from '../db/connection';
 import type { OfflineTarget } from '../db/guard';
 import { type BookkeepingTable, ensureTable, selectOrEmpty, utcNow } from '../db/tables';
 
-/** Verification runs and their reports, in the offline database they verified (`cdc_mirror.verify_runs`). */
+/**
+ * Verification runs in the offline database they verify (`cdc_mirror.verify_runs`): who asked, what, the
+ * progress of a run that goes on over several invocations, and the report.
+ */
 const TABLE: BookkeepingTable = {
   name: 'verify_runs',
   create: `CREATE TABLE IF NOT EXISTS \`cdc_mirror\`.\`verify_runs\` (
     verify_id CHAR(36) NOT NULL PRIMARY KEY,
     created_at DATETIME(6) NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
     requested_by VARCHAR(255) NOT NULL,
     source_db VARCHAR(64) NOT NULL,
     target_db VARCHAR(64) NOT NULL,
     source_table VARCHAR(200) NOT NULL,
     target_table VARCHAR(200) NOT NULL,
     condition_text TEXT NOT NULL,
-    report LONGTEXT NOT NULL,
+    options TEXT NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    progress LONGTEXT NULL,
+    report LONGTEXT NULL,
+    error TEXT NULL,
     repaired_at DATETIME(6) NULL,
     repair LONGTEXT NULL,
     KEY k_created (created_at)
   ) DEFAULT CHARSET=utf8mb4`,
 };
 
+export type VerifyStatus = 'running' | 'succeeded' | 'failed';
+
 export interface VerifyRun {
   verifyId: string;
   createdAt: string;
+  updatedAt: string;
   requestedBy: string;
   source: string;
   target: string;
   sourceTable: string;
   targetTable: string;
   condition: string;
-  report: Record<string, unknown>;
+  options: { chunkSize: number; rowsPerSecond: number; scheduled?: boolean };
+  status: VerifyStatus;
+  progress: unknown;
+  report: Record<string, unknown> | null;
+  error: string | null;
   repairedAt: string | null;
   repair: Record<string, unknown> | null;
 }
 
-/** Reports hold keys as JSON; bytes are written as `0x…` text. */
-const toJson = (v: unknown) =>
+/** JSON that keeps bytes as bytes (keys may be binary): `{"$hex": "…"}` on disk. */
+export const storeJson = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
     x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer'
-      ? `0x${Buffer.from((x as { data: number[] }).data).toString('hex')}`
+      ? { $hex: Buffer.from((x as { data: number[] }).data).toString('hex') }
       : x,
   );
 
-export async function saveVerifyRun(
+export const loadJson = (text: string): unknown =>
+  JSON.parse(text, (_k, x: unknown) =>
+    x && typeof x === 'object' && typeof (x as { $hex?: unknown }).$hex === 'string'
+      ? Buffer.from((x as { $hex: string }).$hex, 'hex')
+      : x,
+  );
+
+export async function createVerifyRun(
   db: OfflineTarget,
-  run: Omit<VerifyRun, 'verifyId' | 'createdAt' | 'repairedAt' | 'repair'>,
+  run: Pick<
+    VerifyRun,
+    'requestedBy' | 'source' | 'target' | 'sourceTable' | 'targetTable' | 'condition' | 'options'
+  >,
 ): Promise<string> {
   await ensureTable(db, TABLE);
   const id = randomUUID();
+  const now = utcNow();
   await db.execute({
-    sql: `INSERT INTO \`cdc_mirror\`.\`verify_runs\` (verify_id, created_at, requested_by, source_db, target_db,
-      source_table, target_table, condition_text, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    sql: `INSERT INTO \`cdc_mirror\`.\`verify_runs\` (verify_id, created_at, updated_at, requested_by, source_db,
+      target_db, source_table, target_table, condition_text, options, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
     params: [
       id,
-      utcNow(),
+      now,
+      now,
       run.requestedBy.slice(0, 255),
       run.source,
       run.target,
       run.sourceTable,
       run.targetTable,
       run.condition,
-      toJson(run.report),
+      JSON.stringify(run.options),
     ],
   });
   return id;
 }
 
+/** Records progress (a run going on), the report (done), or the error (failed). */
+export async function updateVerifyRun(
+  q: Querier,
+  id: string,
+  change: { progress?: unknown; report?: unknown; status?: VerifyStatus; error?: string },
+): Promise<void> {
+  const sets = ['updated_at = ?'];
+  const params: (string | null)[] = [utcNow()];
+  if (change.progress !== undefined) {
+    sets.push('progress = ?');
+    params.push(storeJson(change.progress));
+  }
+  if (change.report !== undefined) {
+    sets.push('report = ?');
+    params.push(storeJson(change.report));
+  }
+  if (change.status) {
+    sets.push('status = ?');
+    params.push(change.status);
+  }
+  if (change.error !== undefined) {
+    sets.push('error = ?');
+    params.push(change.error.slice(0, 16_000));
+  }
+  params.push(id);
+  await q.execute({
+    sql: `UPDATE \`cdc_mirror\`.\`verify_runs\` SET ${sets.join(', ')} WHERE verify_id = ?`,
+    params,
+  });
+}
+
 export async function saveRepair(db: OfflineTarget, id: string, repair: unknown): Promise<void> {
   await db.execute({
     sql: 'UPDATE `cdc_mirror`.`verify_runs` SET repaired_at = ?, repair = ? WHERE verify_id = ?',
-    params: [utcNow(), toJson(repair), id],
+    params: [utcNow(), storeJson(repair), id],
   });
 }
 
@@ -80,17 +138,23 @@ export async function getVerifyRun(db: ReadQuerier, id: string): Promise<VerifyR
     db.select('SELECT * FROM `cdc_mirror`.`verify_runs` WHERE verify_id = ?', [id]),
   );
   if (!r) return undefined;
+  const text = (k: string) => (r[k] === null || r[k] === undefined ? null : String(r[k]));
   return {
     verifyId: String(r.verify_id),
     createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
     requestedBy: String(r.requested_by),
     source: String(r.source_db),
     target: String(r.target_db),
     sourceTable: String(r.source_table),
     targetTable: String(r.target_table),
     condition: String(r.condition_text),
-    report: JSON.parse(String(r.report)),
-    repairedAt: r.repaired_at === null ? null : String(r.repaired_at),
-    repair: r.repair === null ? null : JSON.parse(String(r.repair)),
+    options: JSON.parse(String(r.options)),
+    status: String(r.status) as VerifyStatus,
+    progress: text('progress') === null ? null : loadJson(text('progress') as string),
+    report: text('report') === null ? null : (loadJson(text('report') as string) as Record<string, unknown>),
+    error: text('error'),
+    repairedAt: text('repaired_at'),
+    repair: text('repair') === null ? null : (loadJson(text('repair') as string) as Record<string, unknown>),
   };
 }

@@ -1,19 +1,21 @@
 import * as z from 'zod/mini';
 import type { SyncConfig } from '../config/schema';
 import '../config/zod-english';
-import { getWriteTarget } from '../db/guard';
+import { redactMessage } from '../db/errors';
+import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
 import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
-import { ManualSyncError, prepare } from '../manual/sync';
+import { ManualSyncError, type Prepared, prepare } from '../manual/sync';
 import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
-import { type Key, type RowDriftReport, repairRows, verifyRows } from './rows';
-import { getVerifyRun, saveRepair, saveVerifyRun } from './runs';
+import { type Key, type RowDriftReport, repairRows, type VerifyProgress, verifyRows } from './rows';
+import { createVerifyRun, getVerifyRun, saveRepair, updateVerifyRun, type VerifyRun } from './runs';
 
 /**
  * POST /verify, GET /verify/{id}, POST /verify/{id}/repair: the manual-sync entries decide what may be
- * verified (source, tables, renames), the same guard and condition grammar apply, and the report is
- * kept in the offline database.
+ * verified (source, tables, renames), the same guard and condition grammar apply, and the run and its
+ * report are kept in the offline database. A run that does not finish within the entry's time budget
+ * answers 202 and goes on in another invocation, as manual-sync jobs do.
  */
 const verifyRequest = z.strictObject({
   source: z.string().check(z.minLength(1)),
@@ -45,58 +47,117 @@ function parsed<T>(schema: z.ZodMiniType<T>, raw: unknown): T {
   );
 }
 
-interface Ctx {
+export interface VerifyContext {
   config: SyncConfig;
   identity: string;
   remainingMs: () => number;
+  /** Arranges for the run to go on after this invocation answers (self-invocation in AWS). */
+  continueVerify: (verifyId: string, target: string) => Promise<void>;
 }
 
-export async function startVerify(raw: unknown, ctx: Ctx): Promise<Record<string, unknown>> {
+/** A run as the API shows it: its state, progress while running, the report once done. */
+function runView(run: VerifyRun): Record<string, unknown> {
+  const progress = run.progress as VerifyProgress | null;
+  const { progress: _p, report, ...rest } = run;
+  return {
+    ...rest,
+    ...(run.status === 'running' && progress
+      ? {
+          progress: {
+            rows: progress.rows,
+            chunks: progress.chunks,
+            chunksDiffering: progress.chunksDiffering,
+          },
+        }
+      : {}),
+    ...(report ?? {}),
+  };
+}
+
+/** Scans on within this invocation's budget; done: the report is stored, else the progress, and it goes on. */
+async function step(
+  p: Prepared,
+  run: VerifyRun,
+  ctx: VerifyContext,
+  progress: VerifyProgress | undefined,
+): Promise<{ statusCode: 200 | 202; body: Record<string, unknown> }> {
+  const until = Date.now() + Math.min(p.entry.timeBudgetMs, Math.max(0, ctx.remainingMs() - 5_000));
+  try {
+    const result = await verifyRows(p, ctx.config, run.condition, {
+      ...run.options,
+      until,
+      ...(progress ? { progress } : {}),
+    });
+    if (!result.done) {
+      await updateVerifyRun(p.offline, run.verifyId, { progress: result.progress });
+      await ctx.continueVerify(run.verifyId, run.target);
+      const view = runView((await getVerifyRun(p.offline, run.verifyId)) as VerifyRun);
+      return { statusCode: 202, body: { ...view, statusUrl: `/verify/${run.verifyId}` } };
+    }
+    const rows = result.report;
+    const report = { rows, equal: rows.missing.length + rows.extra.length + rows.differing.length === 0 };
+    await updateVerifyRun(p.offline, run.verifyId, { report, status: 'succeeded' });
+    const view = runView((await getVerifyRun(p.offline, run.verifyId)) as VerifyRun);
+    // Scheduled runs feed the drift alarm (a person's own check does not page anyone).
+    if (run.options.scheduled) publishDrift(view);
+    return { statusCode: 200, body: view };
+  } catch (err) {
+    await updateVerifyRun(p.offline, run.verifyId, { status: 'failed', error: redactMessage(err) }).catch(
+      () => undefined,
+    );
+    throw err;
+  }
+}
+
+export async function startVerify(
+  raw: unknown,
+  ctx: VerifyContext,
+  scheduled = false,
+): Promise<{ statusCode: 200 | 202; body: Record<string, unknown> }> {
   const req = parsed(verifyRequest, raw);
   const p = await prepare(ctx.config, {
     source: req.source,
     table: req.table,
     where: (online) => conditionOf(req.where, online),
   });
-  const where = p.where;
-  const rows = await verifyRows(p, ctx.config, where, {
-    chunkSize: req.chunkSize,
-    rowsPerSecond: req.rowsPerSecond,
-  });
-  const report = { rows, equal: rows.missing.length + rows.extra.length + rows.differing.length === 0 };
-  const verifyId = await saveVerifyRun(p.offline, {
+  const verifyId = await createVerifyRun(p.offline, {
     requestedBy: ctx.identity,
     source: req.source,
     target: p.entry.target,
     sourceTable: req.table,
     targetTable: tableName(p.offlineTable.ref),
-    condition: where,
-    report,
+    condition: p.where,
+    options: { chunkSize: req.chunkSize, rowsPerSecond: req.rowsPerSecond, scheduled },
   });
-  return {
-    verifyId,
-    source: req.source,
-    table: req.table,
-    targetTable: tableName(p.offlineTable.ref),
-    condition: where,
-    ...report,
-  };
+  return step(p, (await getVerifyRun(p.offline, verifyId)) as VerifyRun, ctx, undefined);
 }
 
-async function findRun(id: string, config: SyncConfig) {
+/** The continuation of a run that ran out of budget: goes on from its stored progress. */
+export async function continueVerify(verifyId: string, target: string, ctx: VerifyContext) {
+  if (!ctx.config.manual.some((e) => e.target === target))
+    throw new ManualSyncError('forbidden', `"${target}" is not a manual-sync target`);
+  const run = await getVerifyRun(await getWriteTarget(target, ctx.config), verifyId);
+  if (!run) throw new ManualSyncError('not-found', `verification ${verifyId} not found`);
+  if (run.status !== 'running') return { statusCode: 200 as const, body: runView(run) };
+  const p = await prepare(ctx.config, { source: run.source, table: run.sourceTable, where: run.condition });
+  return step(p, run, ctx, run.progress as VerifyProgress);
+}
+
+async function findRun(id: string, config: SyncConfig): Promise<{ run: VerifyRun; offline: OfflineTarget }> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ManualSyncError('invalid', 'a verification id is a UUID');
   for (const target of new Set(config.manual.map((e) => e.target))) {
-    const run = await getVerifyRun(await getWriteTarget(target, config), id);
-    if (run) return run;
+    const offline = await getWriteTarget(target, config);
+    const run = await getVerifyRun(offline, id);
+    if (run) return { run, offline };
   }
   throw new ManualSyncError('not-found', `verification ${id} not found`);
 }
 
 export async function getVerify(id: string, config: SyncConfig): Promise<Record<string, unknown>> {
-  return findRun(id, config) as unknown as Promise<Record<string, unknown>>;
+  return runView((await findRun(id, config)).run);
 }
 
-/** Keys as stored (bytes written `0x…`) → values to send for the table's key columns. */
+/** Keys as stored (bytes as bytes, or `0x…` from an older report) → values for the table's key columns. */
 function keysOf(keys: Key[], table: TableSchema): Key[] {
   const bytes = new Set(
     table.columns
@@ -115,9 +176,18 @@ function keysOf(keys: Key[], table: TableSchema): Key[] {
   );
 }
 
-export async function repairVerify(id: string, raw: unknown, ctx: Ctx): Promise<Record<string, unknown>> {
+export async function repairVerify(
+  id: string,
+  raw: unknown,
+  ctx: VerifyContext,
+): Promise<Record<string, unknown>> {
   const req = parsed(repairRequest, raw ?? {});
-  const run = await findRun(id, ctx.config);
+  const { run } = await findRun(id, ctx.config);
+  if (run.status !== 'succeeded' || !run.report)
+    throw new ManualSyncError(
+      'conflict',
+      `verification ${id} is ${run.status}: repair needs a finished report`,
+    );
   const p = await prepare(ctx.config, { source: run.source, table: run.sourceTable, where: run.condition });
   const stored = (run.report as { rows: RowDriftReport }).rows;
   const drift = {
@@ -127,16 +197,21 @@ export async function repairVerify(id: string, raw: unknown, ctx: Ctx): Promise<
   };
   const result = await repairRows(p, ctx.config, drift, { ...req, remainingMs: ctx.remainingMs });
   if (req.dryRun) return { verifyId: id, ...result };
-  // What is left after the repair, verified again.
+  // What is left after the repair, verified again (within this invocation).
   const after = await verifyRows(p, ctx.config, run.condition, { chunkSize: 1_000, rowsPerSecond: 0 });
+  const left = after.done ? after.report : undefined;
   const answer = {
     verifyId: id,
     ...result,
-    remaining: {
-      missing: after.missing.length,
-      extra: after.extra.length,
-      differing: after.differing.length,
-    },
+    ...(left
+      ? {
+          remaining: {
+            missing: left.missing.length,
+            extra: left.extra.length,
+            differing: left.differing.length,
+          },
+        }
+      : {}),
   };
   await saveRepair(p.offline, id, answer);
   return answer;
@@ -151,26 +226,36 @@ export function isScheduledVerifyEvent(event: unknown): event is ScheduledVerify
   return typeof (event as ScheduledVerifyEvent | null)?.cdcMirrorVerify === 'object';
 }
 
-/** A scheduled verification: the report is kept as any other, RowsDrifted published for the alarm. */
+/**
+ * A scheduled verification: the report is kept as any other, and RowsDrifted published for the alarm when
+ * it is done (a run that needs more invocations publishes from its last one).
+ */
 export async function runScheduledVerify(
   event: ScheduledVerifyEvent,
-  ctx: Ctx,
+  ctx: VerifyContext,
 ): Promise<Record<string, unknown>> {
-  const report = (await startVerify({ ...event.cdcMirrorVerify, chunkSize: 1_000 }, ctx)) as {
-    verifyId: string;
-    rows: RowDriftReport;
+  const answer = await startVerify({ ...event.cdcMirrorVerify, chunkSize: 1_000 }, ctx, true);
+  return summaryOf(answer.body) ?? answer.body;
+}
+
+function summaryOf(view: Record<string, unknown>) {
+  const rows = view.rows as RowDriftReport | undefined;
+  if (!rows) return undefined;
+  return {
+    verifyId: view.verifyId,
+    table: view.sourceTable,
+    missing: rows.missing.length,
+    extra: rows.extra.length,
+    differing: rows.differing.length,
   };
-  const { missing, extra, differing } = report.rows;
-  const drifted = missing.length + extra.length + differing.length;
+}
+
+/** For a finished scheduled run: RowsDrifted, and a log line naming the table and the run. */
+function publishDrift(view: Record<string, unknown>): void {
+  const summary = summaryOf(view);
+  if (!summary) return;
+  const drifted = summary.missing + summary.extra + summary.differing;
   metrics.addMetric('RowsDrifted', MetricUnit.Count, drifted);
-  const summary = {
-    verifyId: report.verifyId,
-    table: event.cdcMirrorVerify.table,
-    missing: missing.length,
-    extra: extra.length,
-    differing: differing.length,
-  };
   if (drifted) logger.warn('verification found drift', summary);
   else logger.info('verification found no drift', summary);
-  return summary;
 }
