@@ -112,6 +112,7 @@ describe('verify and repair', () => {
     });
     expect(status).toBe(200);
     expect(body).toMatchObject({ equal: true, rows: { missing: [], extra: [], differing: [], rows: 54 } });
+    expect(body).toMatchObject({ schemaEqual: true, schema: { differences: [], ddl: [] } });
     expect(body.rows.chunks).toBeGreaterThan(5);
     expect(body.rows.chunksDiffering).toBe(0);
   });
@@ -205,6 +206,21 @@ describe('verify and repair', () => {
     expect(stored.body).toMatchObject({ requestedBy: 'schedule', condition: 'id < 50' });
     expect(stored.body.rows.differing).toEqual([{ key: { id: '40' }, columns: ['vc'] }]);
     await offline.query(`UPDATE \`${dst}\`.types SET vc = 'row 40' WHERE id = 40`);
+  });
+
+  it('reports schema drift with what it breaks and the DDL that aligns offline', async () => {
+    await offline.query(`ALTER TABLE \`${dst}\`.slow MODIFY v VARCHAR(4)`);
+    const { body } = await call('POST', '/verify', {
+      source: 'shop_online',
+      table: `${src}.slow`,
+      where: 'id < 5',
+    });
+    expect(body.schemaEqual).toBe(false);
+    expect(body.schema.differences).toEqual([
+      expect.objectContaining({ kind: 'type', column: 'v', severity: 'breaks' }),
+    ]);
+    expect(body.schema.ddl).toEqual([expect.stringMatching(/MODIFY COLUMN `v` varchar\(8\)/i)]);
+    await offline.query(`ALTER TABLE \`${dst}\`.slow MODIFY v VARCHAR(8)`);
   });
 
   it('goes on past its time budget in further invocations (202), with progress, to the same report', async () => {

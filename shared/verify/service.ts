@@ -10,6 +10,7 @@ import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
 import { type Key, type RowDriftReport, repairRows, type VerifyProgress, verifyRows } from './rows';
 import { createVerifyRun, getVerifyRun, saveRepair, updateVerifyRun, type VerifyRun } from './runs';
+import { type SchemaDriftReport, schemaDrift } from './schema-drift';
 
 /**
  * POST /verify, GET /verify/{id}, POST /verify/{id}/repair: the manual-sync entries decide what may be
@@ -95,7 +96,14 @@ async function step(
       return { statusCode: 202, body: { ...view, statusUrl: `/verify/${run.verifyId}` } };
     }
     const rows = result.report;
-    const report = { rows, equal: rows.missing.length + rows.extra.length + rows.differing.length === 0 };
+    // The tables' shapes too: a column, key or type difference is where the next drift comes from.
+    const schema = await schemaDrift(p.online, p.offline, p.onlineTable.ref, p.offlineTable.ref);
+    const report = {
+      rows,
+      schema,
+      equal: rows.missing.length + rows.extra.length + rows.differing.length === 0,
+      schemaEqual: schema.differences.every((d) => d.severity === 'info'),
+    };
     await updateVerifyRun(p.offline, run.verifyId, { report, status: 'succeeded' });
     const view = runView((await getVerifyRun(p.offline, run.verifyId)) as VerifyRun);
     // Scheduled runs feed the drift alarm (a person's own check does not page anyone).
@@ -247,6 +255,10 @@ function summaryOf(view: Record<string, unknown>) {
     missing: rows.missing.length,
     extra: rows.extra.length,
     differing: rows.differing.length,
+    /** Differences that break or risk something (not the merely informative ones). */
+    schemaDifferences: ((view.schema as SchemaDriftReport | undefined)?.differences ?? []).filter(
+      (d) => d.severity !== 'info',
+    ).length,
   };
 }
 
@@ -256,6 +268,7 @@ function publishDrift(view: Record<string, unknown>): void {
   if (!summary) return;
   const drifted = summary.missing + summary.extra + summary.differing;
   metrics.addMetric('RowsDrifted', MetricUnit.Count, drifted);
-  if (drifted) logger.warn('verification found drift', summary);
+  metrics.addMetric('SchemaDrift', MetricUnit.Count, summary.schemaDifferences);
+  if (drifted || summary.schemaDifferences) logger.warn('verification found drift', summary);
   else logger.info('verification found no drift', summary);
 }
