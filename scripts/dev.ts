@@ -5,6 +5,7 @@
  * Change rows online in a SQL shell and watch them arrive offline. Ctrl-C stops what it started.
  *
  *   npm run dev [-- --format canal|maxwell] [--snapshot] [--port 8080] [--config path]
+ *               [--batch-size 500] [--window-ms 100]   (records per delivered event; how long a batch may wait)
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,12 +20,16 @@ const { values } = parseArgs({
     snapshot: { type: 'boolean', default: false },
     port: { type: 'string', default: '8080' },
     config: { type: 'string', default: process.env.SYNC_CONFIG ?? 'sync.config.yml' },
+    'batch-size': { type: 'string', default: '500' },
+    'window-ms': { type: 'string', default: '100' },
   },
 });
 
 async function main(): Promise<void> {
   const format = values.format as CaptureFormat;
   if (!['debezium', 'canal', 'maxwell'].includes(format)) throw new Error(`unknown --format ${format}`);
+  for (const name of ['batch-size', 'window-ms', 'port'] as const)
+    if (!/^\d+$/.test(String(values[name]))) throw new Error(`--${name} is a whole number`);
   const configPath = resolve(values.config);
   const dbs = localDatabases(loadConfigFile(configPath));
   const servers = await ensureLocalServers(dbs);
@@ -35,6 +40,8 @@ async function main(): Promise<void> {
     format,
     snapshot: values.snapshot,
     httpPort: Number(values.port),
+    batchSize: Number(values['batch-size']),
+    batchWindowMs: Number(values['window-ms']),
     onBatch: ({ records, summary, error }) => {
       const lag = pipeline.capture.stats.lastSourceMs;
       if (error) console.log(`batch of ${records} records failed: ${error.message}`);
