@@ -172,6 +172,51 @@ describe('verify and repair', () => {
     expect(await exact(offline, dst)).toEqual(await exact(online, src));
   });
 
+  /** One column of row 1 changed offline by the smallest step its type has; the expression is offline SQL. */
+  const NUDGES: [column: string, expression: string][] = [
+    ...['ti', 'tiu', 'si', 'siu', 'mi', 'miu', 'i', 'iu', 'bi', 'biu', 'yr'].map((c): [string, string] => [
+      c,
+      `IF(${c} > 0, ${c} - 1, ${c} + 1)`,
+    ]),
+    ['d', 'd + 0.000000000000000000000000000001'],
+    ['d2', 'd2 - 0.01'],
+    ['f', 'f * 0.999'],
+    ['dbl', 'dbl * 0.5'],
+    ['b1', "b'0'"],
+    ['b64', 'b64 ^ 1'],
+    ['b5', 'b5 ^ 1'],
+    ['dt', 'dt + INTERVAL 1 DAY'],
+    ['dtm0', 'dtm0 - INTERVAL 1 SECOND'],
+    ['dtm3', 'dtm3 - INTERVAL 1000 MICROSECOND'],
+    ['dtm6', 'dtm6 - INTERVAL 1 MICROSECOND'],
+    ['ts6', 'ts6 - INTERVAL 1 MICROSECOND'],
+    ['tm6', "ADDTIME(tm6, '00:00:00.000001')"],
+    ['tm0', "SUBTIME(tm0, '00:00:01')"],
+    ...['c', 'vc', 'tx'].map((c): [string, string] => [c, `CONCAT(LEFT(${c}, CHAR_LENGTH(${c}) - 1), 'X')`]),
+    ...['bin', 'vb', 'bl'].map((c): [string, string] => [
+      c,
+      `CONCAT(LEFT(${c}, LENGTH(${c}) - 1), CHAR(ASCII(RIGHT(${c}, 1)) ^ 1))`,
+    ]),
+    ['js', `REPLACE(js, '"x"', '"y"')`],
+    ['en', "'small'"],
+    ['st', "'a,b'"],
+    ['geo', "ST_GeomFromText('POLYGON((0 0,10 0,10 11,0 10,0 0))')"],
+    ['pt', "ST_GeomFromText('POINT(1.5 -2.5)')"],
+    ['uk', "'u9'"],
+  ];
+
+  it.each(NUDGES)('finds %s changed by one step (%s), and repairs it', async (column, expression) => {
+    await offline.query(`UPDATE \`${dst}\`.types SET \`${column}\` = ${expression} WHERE id = 1`);
+    const { body } = await call('POST', '/verify', {
+      source: 'shop_online',
+      table: `${src}.types`,
+      where: 'id = 1',
+    });
+    expect(body.rows.differing).toEqual([{ key: { id: '1' }, columns: [column] }]);
+    const fixed = await call('POST', `/verify/${body.verifyId}/repair`, { dryRun: false });
+    expect(fixed.body).toMatchObject({ copied: 1, remaining: { missing: 0, extra: 0, differing: 0 } });
+  });
+
   it('does not report a row that CDC brought back in step while the scan ran', async () => {
     // Offline differs in the first chunk; the scan is paced so it takes a while; meanwhile the row is
     // fixed offline, as the CDC stream would. The end-of-scan re-check must drop it.
