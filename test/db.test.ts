@@ -141,6 +141,7 @@ describe('bookkeeping tables', () => {
           'value_sha256',
           'value_truncated',
           'superseded_by',
+          'discarded_by',
         ]),
       );
       expect(await columns('positions')).toContain('source_time');
@@ -170,6 +171,7 @@ describe('bookkeeping tables', () => {
           'value_sha256',
           'value_truncated',
           'superseded_by',
+          'discarded_by',
         ].sort(),
       );
       await raw.end();
