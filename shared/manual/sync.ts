@@ -627,15 +627,28 @@ async function goOn(job: Job, ctx: SyncContext): Promise<SyncAnswer> {
   return runJob(p, job.jobId, job.cursor, ctx, Date.now(), job.mode);
 }
 
-/** The job and the offline database that holds it: every database a manual entry writes to is asked. */
-async function findJob(jobId: string, config: SyncConfig): Promise<{ job: Job; offline: OfflineTarget }> {
-  if (!/^[0-9a-f-]{36}$/i.test(jobId)) throw new ManualSyncError('invalid', 'a job id is a UUID');
+/**
+ * A record kept in an offline database (a job, a verification), by its UUID: every database a manual entry
+ * writes to is asked, through the guard.
+ */
+export async function findInManualTargets<T>(
+  what: string,
+  id: string,
+  config: SyncConfig,
+  read: (offline: OfflineTarget, id: string) => Promise<T | undefined>,
+): Promise<{ found: T; offline: OfflineTarget }> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ManualSyncError('invalid', `a ${what} id is a UUID`);
   for (const target of new Set(config.manual.map((e) => e.target))) {
     const offline = await getWriteTarget(target, config);
-    const job = await getJob(offline, jobId);
-    if (job) return { job, offline };
+    const found = await read(offline, id);
+    if (found) return { found, offline };
   }
-  throw new ManualSyncError('not-found', `job ${jobId} not found`);
+  throw new ManualSyncError('not-found', `${what} ${id} not found`);
+}
+
+async function findJob(jobId: string, config: SyncConfig): Promise<{ job: Job; offline: OfflineTarget }> {
+  const { found, offline } = await findInManualTargets('job', jobId, config, getJob);
+  return { job: found, offline };
 }
 
 /** GET /sync/{jobId}. */

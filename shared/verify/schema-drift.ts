@@ -2,6 +2,7 @@ import { mapTable } from '../cdc/route';
 import type { ReadQuerier } from '../db/connection';
 import { detectServer } from '../db/dialect';
 import { quoteIdentifier, quoteTable, tableName } from '../db/identifiers';
+import { GEOMETRY_TYPES } from '../formats/column-types';
 import type { ServerKind, TableRef } from '../types';
 
 /**
@@ -241,16 +242,7 @@ const BLOB_BYTES: Record<string, number> = {
   mediumblob: 16_777_215,
   longblob: 4_294_967_295,
 };
-const SPATIAL = new Set([
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
+const SPATIAL = GEOMETRY_TYPES;
 const TEMPORAL = new Set(['date', 'datetime', 'timestamp', 'time', 'year']);
 const NUMERIC = new Set([...Object.keys(INT_BITS), 'decimal', 'float', 'double', 'bit', 'year']);
 

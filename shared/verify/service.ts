@@ -5,7 +5,7 @@ import { redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
 import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
-import { ManualSyncError, type Prepared, prepare } from '../manual/sync';
+import { findInManualTargets, ManualSyncError, type Prepared, prepare } from '../manual/sync';
 import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
 import { type Key, type RowDriftReport, repairRows, type VerifyProgress, verifyRows } from './rows';
@@ -152,13 +152,8 @@ export async function continueVerify(verifyId: string, target: string, ctx: Veri
 }
 
 async function findRun(id: string, config: SyncConfig): Promise<{ run: VerifyRun; offline: OfflineTarget }> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ManualSyncError('invalid', 'a verification id is a UUID');
-  for (const target of new Set(config.manual.map((e) => e.target))) {
-    const offline = await getWriteTarget(target, config);
-    const run = await getVerifyRun(offline, id);
-    if (run) return { run, offline };
-  }
-  throw new ManualSyncError('not-found', `verification ${id} not found`);
+  const { found, offline } = await findInManualTargets('verification', id, config, getVerifyRun);
+  return { run: found, offline };
 }
 
 export async function getVerify(id: string, config: SyncConfig): Promise<Record<string, unknown>> {
