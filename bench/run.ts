@@ -631,13 +631,16 @@ async function benchColdStart(outdir: string): Promise<void> {
         `CREATE TABLE b.wide (id BIGINT PRIMARY KEY, ${wideColumns.map((c) => `${c} VARCHAR(100)`).join(', ')})`,
     );
     const dir = mkdtempSync(join(tmpdir(), 'cdc-mirror-cold-'));
-    const config = join(dir, 'sync.config.yml');
+    // As packaging bundles it: the validated config as JSON.
+    const config = join(dir, 'sync.config.json');
     writeFileSync(
       config,
-      stringify({
-        databases: { off: { role: 'offline', url: server.url } },
-        cdc: [{ topics: ['bench'], target: 'off' }],
-      }),
+      JSON.stringify(
+        parseConfig({
+          databases: { off: { role: 'offline', url: server.url } },
+          cdc: [{ topics: ['bench'], target: 'off' }],
+        }),
+      ),
     );
     const eventFile = (name: string, messages: string[]) => {
       const file = join(dir, `${name}.json`);

@@ -21,14 +21,16 @@ const common = {
 };
 
 /**
- * The AWS SDK v3 clients come from the Lambda runtime (nodejs22.x ships them) and are loaded on first use:
- * bundling them cost ~400 KB per function, a third of the cold start's parse time.
+ * Left out of the bundles: the AWS SDK v3 clients come from the Lambda runtime (nodejs22.x ships them) and
+ * are loaded on first use (bundling them cost ~400 KB per function, a third of the cold start's parse
+ * time); `yaml` is needed only to read a YAML config, and the functions read the JSON copy packaging
+ * writes (serverless/resources.cjs).
  */
-const runtimeProvided = ['@aws-sdk/*'];
+const notBundled = ['@aws-sdk/*', 'yaml'];
 
 module.exports = {
   /** For esbuild's own API (`npm run build`, the bench). */
-  esbuildOptions: { ...common, external: runtimeProvided },
+  esbuildOptions: { ...common, external: notBundled },
   /** For serverless-esbuild: `exclude` means external *and* not packaged into the zip. */
-  serverlessEsbuildOptions: { ...common, exclude: runtimeProvided },
+  serverlessEsbuildOptions: { ...common, exclude: notBundled },
 };

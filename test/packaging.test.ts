@@ -180,7 +180,7 @@ describe('serverless package', () => {
       Architectures: ['arm64'],
       Environment: {
         Variables: {
-          SYNC_CONFIG: expect.stringMatching(/^\.build-config\/[0-9a-f]{16}\/sync\.config\.yml$/),
+          SYNC_CONFIG: expect.stringMatching(/^\.build-config\/[0-9a-f]{16}\/sync\.config\.json$/),
           POWERTOOLS_SERVICE_NAME: 'cdc-mirror-test',
           POWERTOOLS_METRICS_NAMESPACE: 'cdc-mirror',
           NODE_OPTIONS: '--enable-source-maps',

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import type * as z from 'zod/mini';
 import { ConfigError } from './endpoint';
 import { configSchema, type SyncConfig } from './schema';
@@ -34,7 +33,17 @@ export function loadConfigFile(path: string): SyncConfig {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return parseConfig(parseYamlText(text, path), path);
+  // The copy bundled into the functions is JSON (written at `serverless package`): no YAML parser in Lambda.
+  return parseConfig(path.endsWith('.json') ? parseJsonText(text, path) : parseYamlText(text, path), path);
+}
+
+function parseJsonText(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The parser's message quotes the text, which may hold a password.
+    throw new ConfigError(`${path} is not valid JSON`);
+  }
 }
 
 /**
@@ -44,6 +53,8 @@ export function loadConfigFile(path: string): SyncConfig {
  */
 function parseYamlText(text: string, path: string): unknown {
   const bad = (what: string) => new ConfigError(`${path} is not valid YAML: ${what}`);
+  // Loaded only for YAML files (local runs, packaging): the bundles leave it out (serverless/esbuild.cjs).
+  const { parseDocument } = require('yaml') as typeof import('yaml');
   const doc = parseDocument(text);
   const [first] = doc.errors;
   if (first) {
