@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * The operator console served at GET /: manual sync, jobs, dead letters and CDC status over the
+ * The operator console served at GET /: manual sync, jobs, dead letters, CDC status and verify over the
  * manual-sync API. Plain TypeScript, bundled by web/build.ts into shared/manual/web-page.ts.
  *
  * Start-up: GET /auth-config (no authentication) says how the API is protected. With a JWT
@@ -16,8 +16,9 @@ import { initJobs } from './jobs';
 import { initStatus } from './status';
 import { initSync } from './sync';
 import type { AuthConfig, Catalog } from './types';
+import { initVerify } from './verify';
 
-const TABS = ['sync', 'jobs', 'dead-letters', 'status'] as const;
+const TABS = ['sync', 'jobs', 'dead-letters', 'status', 'verify'] as const;
 type Tab = (typeof TABS)[number];
 
 const banner = byId('banner');
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
     void jobs.load();
     void jobs.open(jobId);
   });
+  initVerify(catalog);
   select = setupTabs((tab) => {
     if (loaded.has(tab)) return;
     loaded.add(tab);
