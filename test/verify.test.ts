@@ -268,6 +268,22 @@ describe('verify and repair', () => {
     await offline.query(`ALTER TABLE \`${dst}\`.slow MODIFY v VARCHAR(8)`);
   });
 
+  it('a table online only: no rows to compare, the schema report gives the CREATE TABLE', async () => {
+    await online.query(`CREATE TABLE \`${src}\`.only_online (id INT PRIMARY KEY, v VARCHAR(8))`);
+    const { status, body } = await call('POST', '/verify', {
+      source: 'shop_online',
+      table: `${src}.only_online`,
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ equal: false, rows: null, schemaEqual: false });
+    expect(body.schema.differences).toEqual([
+      expect.objectContaining({ kind: 'table-missing-offline', severity: 'breaks' }),
+    ]);
+    await offline.query(body.schema.ddl[0]);
+    const again = await call('POST', '/verify', { source: 'shop_online', table: `${src}.only_online` });
+    expect(again.body).toMatchObject({ equal: true, schemaEqual: true });
+  });
+
   it('goes on past its time budget in further invocations (202), with progress, to the same report', async () => {
     const started = await call('POST', '/verify', {
       source: 'shop_online',

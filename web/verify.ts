@@ -32,7 +32,7 @@ interface VerifyView {
   condition: string;
   error?: string | null;
   progress?: { rows: number; chunks: number };
-  rows?: RowDrift;
+  rows?: RowDrift | null;
   schema?: { differences: SchemaDifference[]; ddl: string[] };
   equal?: boolean;
   schemaEqual?: boolean;
@@ -81,11 +81,20 @@ export function initVerify(catalog: Catalog | null): void {
       );
       return;
     }
-    if (v.status === 'failed' || !v.rows) {
+    if (v.status === 'failed') {
       fill(out, notice('error', `The verification failed: ${v.error ?? 'no report'}`));
       return;
     }
-    const r = v.rows;
+    // A table offline lacks: no rows to compare, the schema report says so (with the CREATE TABLE).
+    const r = v.rows ?? {
+      rows: 0,
+      chunks: 0,
+      chunksDiffering: 0,
+      missing: [],
+      extra: [],
+      differing: [],
+      durationMs: 0,
+    };
     const drift = r.missing.length + r.extra.length + r.differing.length;
     const schema = v.schema?.differences ?? [];
     fill(
@@ -109,7 +118,11 @@ export function initVerify(catalog: Catalog | null): void {
       h(
         'p',
         { class: 'muted', id: 'verify-summary' },
-        drift ? `${n(drift)} row(s) out of step` : 'Rows in step: equal',
+        !v.rows
+          ? 'The offline table does not exist: no rows compared'
+          : drift
+            ? `${n(drift)} row(s) out of step`
+            : 'Rows in step: equal',
         ` · ${n(r.chunks)} chunks (${n(r.chunksDiffering)} differing) in ${n(r.durationMs)} ms · condition `,
         h('code', null, v.condition),
       ),

@@ -32,7 +32,8 @@ interface VerifyAnswer {
   verifyId: string;
   targetTable?: string;
   equal?: boolean;
-  rows: RowDrift;
+  rows: RowDrift | null;
+  schema?: { ddl: string[] };
 }
 interface RepairAnswer {
   copied: number;
@@ -42,7 +43,7 @@ interface RepairAnswer {
 
 const SHOWN = 20;
 
-function render(cmd: Command, v: VerifyAnswer): string[] {
+function render(cmd: Command, v: VerifyAnswer & { rows: RowDrift }): string[] {
   const r = v.rows;
   const out = [
     `${plural(r.rows, 'row')} compared in ${plural(r.chunks, 'chunk')} (${r.chunksDiffering} differing), ${r.durationMs} ms` +
@@ -75,12 +76,12 @@ export async function verifyCommand(cmd: Command): Promise<ExitCode> {
     const answer = await api.request('GET', `/verify/${encodeURIComponent(id)}`);
     const stored = expectOk<VerifyAnswer & { status: string }>(answer);
     if (cmd.json) printJson(cmd, answer.text);
-    if (!stored.rows) {
+    if (!stored.rows || stored.status === 'running') {
       say(`verification ${clean(stored.verifyId)} is ${clean(stored.status)}`);
       return stored.status === 'failed' ? EXIT.failed : EXIT.ok;
     }
-    if (!cmd.json) for (const line of render(cmd, stored)) say(line);
     const r = stored.rows;
+    if (!cmd.json) for (const line of render(cmd, { ...stored, rows: r })) say(line);
     return r.missing.length + r.extra.length + r.differing.length ? EXIT.failed : EXIT.ok;
   }
   const need = (name: string) => {
@@ -110,9 +111,19 @@ export async function verifyCommand(cmd: Command): Promise<ExitCode> {
     throw usage('refusing to repair without --yes: stdin is not a terminal, so nobody can confirm.');
   const answer = await api.request('POST', '/verify', { body });
   const v = expectOk<VerifyAnswer>(answer);
+  if (!v.rows) {
+    // The offline table does not exist: the schema report has the CREATE TABLE that would add it.
+    if (cmd.json) printJson(cmd, answer.text);
+    else {
+      say(cmd.io.paint('red', `the offline table ${clean(v.targetTable ?? '')} does not exist`));
+      for (const d of v.schema?.ddl ?? []) say(clean(d));
+    }
+    return EXIT.failed;
+  }
+  const rows = v.rows;
   if (cmd.json && !cmd.values.repair) printJson(cmd, answer.text);
-  else for (const line of render(cmd, v)) say(line);
-  const drift = v.rows.missing.length + v.rows.extra.length + v.rows.differing.length;
+  else for (const line of render(cmd, { ...v, rows })) say(line);
+  const drift = rows.missing.length + rows.extra.length + rows.differing.length;
   if (!cmd.values.repair || drift === 0) return drift ? EXIT.failed : EXIT.ok;
 
   const deleteExtra = Boolean(cmd.values['delete-extra']);

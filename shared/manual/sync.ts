@@ -100,7 +100,7 @@ export interface PreviewRow {
 
 const PREVIEW_ROWS = 50;
 
-function parseRef(name: string): TableRef {
+export function parseRef(name: string): TableRef {
   const [schema = '', table = ''] = name.split('.');
   for (const part of [schema, table]) {
     const problem = identifierProblem(part);
@@ -110,7 +110,7 @@ function parseRef(name: string): TableRef {
   return { schema, table };
 }
 
-function findEntry(config: SyncConfig, source: string, ref: TableRef): ManualEntry {
+export function findEntry(config: SyncConfig, source: string, ref: TableRef): ManualEntry {
   const db = config.databases[source];
   if (!db) throw new ManualSyncError('forbidden', `source "${source}" is not a configured database`);
   if (db.role !== 'online')

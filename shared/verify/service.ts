@@ -1,11 +1,20 @@
 import * as z from 'zod/mini';
 import type { SyncConfig } from '../config/schema';
 import '../config/zod-english';
+import { mapTable } from '../cdc/route';
+import { getOnlineDatabase } from '../db/connection';
 import { redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
 import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
-import { findInManualTargets, ManualSyncError, type Prepared, prepare } from '../manual/sync';
+import {
+  findEntry,
+  findInManualTargets,
+  ManualSyncError,
+  type Prepared,
+  parseRef,
+  prepare,
+} from '../manual/sync';
 import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
 import { type Key, type RowDriftReport, repairRows, type VerifyProgress, verifyRows } from './rows';
@@ -123,11 +132,20 @@ export async function startVerify(
   scheduled = false,
 ): Promise<{ statusCode: 200 | 202; body: Record<string, unknown> }> {
   const req = parsed(verifyRequest, raw);
-  const p = await prepare(ctx.config, {
-    source: req.source,
-    table: req.table,
-    where: (online) => conditionOf(req.where, online),
-  });
+  let p: Prepared;
+  try {
+    p = await prepare(ctx.config, {
+      source: req.source,
+      table: req.table,
+      where: (online) => conditionOf(req.where, online),
+    });
+  } catch (err) {
+    // A table online that offline lacks: there are no rows to compare, but the schema report says so
+    // and gives the CREATE TABLE that would add it.
+    if (err instanceof ManualSyncError && err.kind === 'not-found' && /offline database/.test(err.message))
+      return { statusCode: 200, body: await missingOffline(req.source, req.table, ctx.config) };
+    throw err;
+  }
   const verifyId = await createVerifyRun(p.offline, {
     requestedBy: ctx.identity,
     source: req.source,
@@ -138,6 +156,33 @@ export async function startVerify(
     options: { chunkSize: req.chunkSize, rowsPerSecond: req.rowsPerSecond, scheduled },
   });
   return step(p, (await getVerifyRun(p.offline, verifyId)) as VerifyRun, ctx, undefined);
+}
+
+/** The report for a table that exists online only: its schema difference (with the CREATE TABLE). */
+async function missingOffline(
+  source: string,
+  table: string,
+  config: SyncConfig,
+): Promise<Record<string, unknown>> {
+  const onlineRef = parseRef(table);
+  const entry = findEntry(config, source, onlineRef);
+  const offlineRef = mapTable(entry.schemas, onlineRef);
+  const schema = await schemaDrift(
+    await getOnlineDatabase(entry.source, config),
+    await getWriteTarget(entry.target, config),
+    onlineRef,
+    offlineRef,
+  );
+  return {
+    status: 'succeeded',
+    source,
+    sourceTable: table,
+    targetTable: tableName(offlineRef),
+    rows: null,
+    schema,
+    equal: false,
+    schemaEqual: false,
+  };
 }
 
 /** The continuation of a run that ran out of budget: goes on from its stored progress. */
