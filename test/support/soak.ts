@@ -52,10 +52,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const maxBatch = o.maxBatch ?? 200;
   while (report.events < o.events) {
     const start = o.workload.messages.length;
-    const size = 1 + Math.floor(random() * maxBatch);
-    while (o.workload.messages.length - start < size) {
-      if (!o.settle) await o.workload.step();
-      else {
+    if (!o.settle) {
+      // The bound is drawn anew for each step (as the soak always has: mostly small batches).
+      while (o.workload.messages.length - start < 1 + Math.floor(random() * maxBatch))
+        await o.workload.step();
+    } else {
+      const size = 1 + Math.floor(random() * maxBatch);
+      while (o.workload.messages.length - start < size) {
         for (let i = o.workload.messages.length - start; i < size; i++) await o.workload.step();
         await o.settle();
       }
