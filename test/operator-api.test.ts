@@ -151,6 +151,37 @@ describe('operator API', () => {
     ]);
   });
 
+  it("a job's NOW() is its start on every read, and the session clock is given back afterwards", async () => {
+    const { parseConfig } = await import('../shared/config/load');
+    const { prepare, readOnline } = await import('../shared/manual/sync');
+    const config = parseConfig({
+      databases: {
+        shop_online: { role: 'online', url: onlineUrl() },
+        shop_offline: { role: 'offline', url: offlineUrl() },
+      },
+      manual: [
+        { source: 'shop_online', target: 'shop_offline', schemas: { [src]: dst }, tables: [`${src}.*`] },
+      ],
+    });
+    const p = await prepare(config, {
+      source: 'shop_online',
+      table: `${src}.cfg`,
+      where: 'id > 0',
+      now: '2020-02-29 12:00:00.250000',
+    });
+    const frozen = await readOnline(p, config, (q) =>
+      q.select(
+        'SELECT CAST(NOW(6) AS CHAR) AS n, CAST(CURDATE() AS CHAR) AS d, CAST(UTC_TIMESTAMP() AS CHAR) AS u',
+      ),
+    );
+    expect(frozen).toEqual([{ n: '2020-02-29 12:00:00.250000', d: '2020-02-29', u: '2020-02-29 12:00:00' }]);
+    // Every connection of the pool is back on the real clock.
+    for (let i = 0; i < 3; i++) {
+      const [live] = await p.online.select<{ fresh: string }>("SELECT NOW() > '2025-01-01' AS fresh");
+      expect(live?.fresh).toBe('1');
+    }
+  });
+
   it('makes one job of a double submit (same client token)', async () => {
     const token = `tok-${Date.now()}`;
     const body = { table: `${src}.cfg`, where: 'id = 1', dryRun: false, clientToken: token };

@@ -121,12 +121,17 @@ export type NewJob = Pick<
   | 'limit'
   | 'status'
   | 'matched'
-> & { error?: string; clientToken?: string };
+> & {
+  error?: string;
+  clientToken?: string;
+  /** When the job starts (UTC): also what NOW() means in its condition. Default: now. */
+  createdAt?: string;
+};
 
 export async function createJob(db: OfflineTarget, job: NewJob): Promise<string> {
   await ensureJobsTable(db);
   const jobId = randomUUID();
-  const ts = utcNow();
+  const ts = job.createdAt ?? utcNow();
   const done = job.status !== 'running';
   await db.execute({
     sql: `INSERT INTO ${JOBS_TABLE} (job_id, created_at, updated_at, finished_at, requested_by, source_db, target_db,

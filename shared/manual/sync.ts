@@ -14,6 +14,7 @@ import { getOnlineDatabase, type OnlineDatabase, type ReadQuerier } from '../db/
 import { classifyError, redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { quoteIdentifier, quoteTable, tableName } from '../db/identifiers';
+import { utcNow } from '../db/tables';
 import { MetricUnit, metrics } from '../observability';
 import { keyString, rowMatcher } from '../plan/keys';
 import { findCollisions } from '../plan/lookups';
@@ -85,6 +86,8 @@ export interface Prepared {
   /** The condition's text (as given, or as made for the table). */
   where: string;
   limit: number;
+  /** The moment NOW() stands for in the condition (UTC), the same for every page, count and continuation. */
+  now: string;
 }
 
 type Action = 'insert' | 'update' | 'unchanged' | 'conflict';
@@ -155,6 +158,8 @@ export async function prepare(
   req: Pick<SyncRequest, 'source' | 'table' | 'limit'> & {
     /** The condition, or how to make one from the online table (verify: "every row"). */
     where: string | ((online: TableSchema) => string);
+    /** What NOW() and CURDATE() mean in the condition (UTC): the job's start, on every statement of it. */
+    now?: string;
   },
 ): Promise<Prepared> {
   const onlineRef = parseRef(req.table);
@@ -194,7 +199,18 @@ export async function prepare(
     onlineTable.columns.map((c) => c.name),
     quoteIdentifier,
   );
-  return { entry, online, offline, onlineTable, offlineTable, pairs, condition, where, limit };
+  return {
+    entry,
+    online,
+    offline,
+    onlineTable,
+    offlineTable,
+    pairs,
+    condition,
+    where,
+    limit,
+    now: req.now ?? utcNow(),
+  };
 }
 
 /** Reads on the online database: read-only transaction with a per-statement time limit. */
@@ -203,7 +219,19 @@ export function readOnline<T>(
   config: SyncConfig,
   fn: (q: ReadQuerier) => Promise<T>,
 ): Promise<T> {
-  return p.online.readTransaction(config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000, fn);
+  return p.online.readTransaction(
+    config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000,
+    async (q) => {
+      // A condition's NOW() must not slide while a job pages through a table (or resumes an hour later):
+      // the session's clock is set to the job's start, and given back before the connection is reused.
+      await q.select('SET timestamp = UNIX_TIMESTAMP(?)', [p.now]);
+      try {
+        return await fn(q);
+      } finally {
+        await q.select('SET timestamp = DEFAULT').catch(() => undefined);
+      }
+    },
+  );
 }
 
 function same(a: SqlValue | undefined, b: SqlValue | undefined): boolean {
@@ -486,6 +514,7 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
     limit: p.limit,
     matched,
     ...(req.clientToken ? { clientToken: req.clientToken } : {}),
+    createdAt: p.now,
   };
   if (matched > p.limit) {
     // The capped count only says "more": count for real (bounded by the statement time limit) to say how many.
@@ -672,6 +701,7 @@ async function goOn(job: Job, ctx: SyncContext): Promise<SyncAnswer> {
     table: job.sourceTable,
     where: job.condition,
     limit: job.limit,
+    now: job.createdAt,
   });
   return runJob(p, job.jobId, job.cursor, ctx, Date.now(), job.mode);
 }

@@ -210,6 +210,30 @@ function onlineSide(p: Prepared, config: SyncConfig, side: Side): Side {
   return { ...side, db: { select: (sql, params) => readOnline(p, config, (r) => r.select(sql, params)) } };
 }
 
+/**
+ * Offline reads on a session whose clock is the run's start, as online (readOnline): a condition with
+ * NOW() selects the same window on both sides.
+ */
+function offlineSide(p: Prepared, side: Side): Side {
+  return {
+    ...side,
+    db: {
+      select: (sql, params) =>
+        p.offline.session(
+          () => 600_000,
+          async (s) => {
+            await s.select('SET timestamp = UNIX_TIMESTAMP(?)', [p.now]);
+            try {
+              return await s.select(sql, params);
+            } finally {
+              await s.select('SET timestamp = DEFAULT').catch(() => undefined);
+            }
+          },
+        ),
+    },
+  };
+}
+
 /** Where a verification stands between invocations: kept with the run, so the next invocation goes on. */
 export interface VerifyProgress {
   /** The last chunk's upper key (null: nothing scanned yet). */
@@ -248,7 +272,7 @@ export async function verifyRows(
   const started = Date.now() - state.elapsedMs;
   const both = sides(p, where);
   const online = onlineSide(p, config, both.online);
-  const offline = both.offline;
+  const offline = offlineSide(p, both.offline);
   let after = state.after;
   for (;;) {
     // The chunk's upper key: the `chunkSize`-th online key after the last chunk (the server walks the

@@ -71,11 +71,14 @@ export async function createVerifyRun(
   run: Pick<
     VerifyRun,
     'requestedBy' | 'source' | 'target' | 'sourceTable' | 'targetTable' | 'condition' | 'options'
-  >,
+  > & {
+    /** When the run starts (UTC): also what NOW() means in its condition. */
+    createdAt: string;
+  },
 ): Promise<string> {
   await ensureTable(db, TABLE);
   const id = randomUUID();
-  const now = utcNow();
+  const now = run.createdAt;
   await db.execute({
     sql: `INSERT INTO \`cdc_mirror\`.\`verify_runs\` (verify_id, created_at, updated_at, requested_by, source_db,
       target_db, source_table, target_table, condition_text, options, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,

@@ -154,6 +154,7 @@ export async function startVerify(
     targetTable: tableName(p.offlineTable.ref),
     condition: p.where,
     options: { chunkSize: req.chunkSize, rowsPerSecond: req.rowsPerSecond, scheduled },
+    createdAt: p.now,
   });
   return step(p, (await getVerifyRun(p.offline, verifyId)) as VerifyRun, ctx, undefined);
 }
@@ -192,7 +193,12 @@ export async function continueVerify(verifyId: string, target: string, ctx: Veri
   const run = await getVerifyRun(await getWriteTarget(target, ctx.config), verifyId);
   if (!run) throw new ManualSyncError('not-found', `verification ${verifyId} not found`);
   if (run.status !== 'running') return { statusCode: 200 as const, body: runView(run) };
-  const p = await prepare(ctx.config, { source: run.source, table: run.sourceTable, where: run.condition });
+  const p = await prepare(ctx.config, {
+    source: run.source,
+    table: run.sourceTable,
+    where: run.condition,
+    now: run.createdAt,
+  });
   return step(p, run, ctx, run.progress as VerifyProgress);
 }
 
