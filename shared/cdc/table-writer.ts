@@ -7,7 +7,7 @@ import {
   type RowsStatement,
   rowBytes,
 } from '../assembler/statements';
-import type { Querier } from '../db/connection';
+import { insertCounts, type Querier } from '../db/connection';
 import { classifyError } from '../db/errors';
 import { tableName } from '../db/identifiers';
 import { hasAll, keyString, looseKeys, pick } from '../plan/keys';
@@ -249,18 +249,17 @@ export class TableWriter {
         careful.push(...parts);
         continue;
       }
-      let info: string;
+      let result: Awaited<ReturnType<Querier['execute']>>;
       try {
         fastPathStats.statements += 1;
-        info = (await this.q.execute(part.statement)).info ?? '';
+        result = await this.q.execute(part.statement);
       } catch (err) {
         if (classifyError(err) !== 'data') throw err;
         fastPathStats.fallbacks += 1;
         careful.push(...parts);
         continue;
       }
-      const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(info);
-      const duplicates = m ? Number(m[2]) : 0;
+      const duplicates = insertCounts(result)?.duplicates ?? 0;
       this.counts.inserted += parts.length - duplicates;
       this.counts.updated += duplicates;
       for (const e of parts) {

@@ -48,6 +48,28 @@ export const exactTypeCast: mysql.TypeCast = (field, next) => {
 
 export type Row = Record<string, SqlValue>;
 
+/**
+ * The server's counts for a multi-row INSERT (`Records: n  Duplicates: d` in the answer's info): rows sent,
+ * and rows whose key already existed. Undefined when the answer has none (a single-row statement).
+ */
+export function insertCounts(result: ResultSetHeader): { records: number; duplicates: number } | undefined {
+  const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(result.info ?? '');
+  return m ? { records: Number(m[1]), duplicates: Number(m[2]) } : undefined;
+}
+
+/**
+ * Runs `fn` with the session's clock (NOW(), CURDATE()…) set to `now` (UTC), and gives the clock back
+ * before the connection is reused.
+ */
+export async function atClock<T>(q: ReadQuerier, now: string, fn: () => Promise<T>): Promise<T> {
+  await q.select('SET timestamp = UNIX_TIMESTAMP(?)', [now]);
+  try {
+    return await fn();
+  } finally {
+    await q.select('SET timestamp = DEFAULT').catch(() => undefined);
+  }
+}
+
 /** Runs reads. All an online database ever offers. */
 export interface ReadQuerier {
   select<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;

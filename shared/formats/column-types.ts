@@ -14,3 +14,7 @@ export const GEOMETRY_TYPES = new Set([
   'geometrycollection',
   'geomcollection',
 ]);
+
+/** Columns whose values are bytes (binary strings, BIT, geometry), not text or numbers. */
+export const isByteColumn = (dataType: string): boolean =>
+  BINARY_TYPES.has(dataType) || GEOMETRY_TYPES.has(dataType) || dataType === 'bit';

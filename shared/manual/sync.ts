@@ -10,7 +10,13 @@ import {
 import { identifierProblem, isSystemSchema, mapTable, tableAllowed } from '../cdc/route';
 import type { ManualEntry, SyncConfig } from '../config/schema';
 import '../config/zod-english';
-import { getOnlineDatabase, type OnlineDatabase, type ReadQuerier } from '../db/connection';
+import {
+  atClock,
+  getOnlineDatabase,
+  insertCounts,
+  type OnlineDatabase,
+  type ReadQuerier,
+} from '../db/connection';
 import { classifyError, redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { quoteIdentifier, quoteTable, tableName } from '../db/identifiers';
@@ -221,16 +227,9 @@ export function readOnline<T>(
 ): Promise<T> {
   return p.online.readTransaction(
     config.databases[p.entry.source]?.statementTimeoutMs ?? 20_000,
-    async (q) => {
-      // A condition's NOW() must not slide while a job pages through a table (or resumes an hour later):
-      // the session's clock is set to the job's start, and given back before the connection is reused.
-      await q.select('SET timestamp = UNIX_TIMESTAMP(?)', [p.now]);
-      try {
-        return await fn(q);
-      } finally {
-        await q.select('SET timestamp = DEFAULT').catch(() => undefined);
-      }
-    },
+    // A condition's NOW() must not slide while a job pages through a table (or resumes an hour later):
+    // the session's clock is the job's start.
+    (q) => atClock(q, p.now, () => fn(q)),
   );
 }
 
@@ -419,13 +418,12 @@ async function writePageFast(
       s.transaction(async (tx) => {
         for (const part of assembleGuardedUpsertParts(p.offlineTable, page.rows, p.offline.dialect)) {
           const result = await tx.execute(part.statement);
-          // Records: rows sent; Duplicates: rows whose key existed. With CLIENT_FOUND_ROWS (mysql2's
-          // default) each inserted or unchanged row counts 1 in affectedRows, each updated row 2.
-          const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(result.info ?? '');
-          if (!m)
+          // With CLIENT_FOUND_ROWS (mysql2's default) each inserted or unchanged row counts 1 in
+          // affectedRows, each updated row 2.
+          const sent = insertCounts(result);
+          if (!sent)
             throw new Error('the server answered a multi-row upsert without its Records/Duplicates counts');
-          const records = Number(m[1]);
-          const duplicates = Number(m[2]);
+          const { records, duplicates } = sent;
           const updated = result.affectedRows - records;
           counts.inserted += records - duplicates;
           counts.updated += updated;

@@ -1,8 +1,8 @@
 import { assembleDelete, assembleSelectByKeys, assembleUpsertParts } from '../assembler/statements';
 import type { SyncConfig } from '../config/schema';
-import type { ReadQuerier } from '../db/connection';
+import { atClock, type ReadQuerier } from '../db/connection';
 import { quoteIdentifier as q, quoteTable } from '../db/identifiers';
-import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
+import { isByteColumn } from '../formats/column-types';
 import { compileCondition } from '../manual/condition';
 import { type Prepared, readOnline } from '../manual/sync';
 import type { ColumnInfo, SqlRow, SqlValue, Statement, TableSchema } from '../types';
@@ -40,8 +40,7 @@ export interface VerifyOptions {
   rowsPerSecond: number;
 }
 
-const isBytes = (c: ColumnInfo) =>
-  BINARY_TYPES.has(c.dataType) || GEOMETRY_TYPES.has(c.dataType) || c.dataType === 'bit';
+const isBytes = (c: ColumnInfo) => isByteColumn(c.dataType);
 
 /**
  * One column's exact value as text the server renders the same way on both sides: bytes as hex, text
@@ -221,14 +220,7 @@ function offlineSide(p: Prepared, side: Side): Side {
       select: (sql, params) =>
         p.offline.session(
           () => 600_000,
-          async (s) => {
-            await s.select('SET timestamp = UNIX_TIMESTAMP(?)', [p.now]);
-            try {
-              return await s.select(sql, params);
-            } finally {
-              await s.select('SET timestamp = DEFAULT').catch(() => undefined);
-            }
-          },
+          (s) => atClock(s, p.now, () => s.select(sql, params)),
         ),
     },
   };

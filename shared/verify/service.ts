@@ -6,7 +6,7 @@ import { getOnlineDatabase } from '../db/connection';
 import { redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
-import { BINARY_TYPES, GEOMETRY_TYPES } from '../formats/column-types';
+import { isByteColumn } from '../formats/column-types';
 import {
   findEntry,
   findInManualTargets,
@@ -213,11 +213,7 @@ export async function getVerify(id: string, config: SyncConfig): Promise<Record<
 
 /** Keys as stored (bytes as bytes, or `0x…` from an older report) → values for the table's key columns. */
 function keysOf(keys: Key[], table: TableSchema): Key[] {
-  const bytes = new Set(
-    table.columns
-      .filter((c) => BINARY_TYPES.has(c.dataType) || GEOMETRY_TYPES.has(c.dataType) || c.dataType === 'bit')
-      .map((c) => c.name),
-  );
+  const bytes = new Set(table.columns.filter((c) => isByteColumn(c.dataType)).map((c) => c.name));
   return keys.map((k) =>
     Object.fromEntries(
       Object.entries(k).map(([c, v]): [string, SqlValue] => [
