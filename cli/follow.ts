@@ -1,38 +1,14 @@
+import type { JobView as ConsoleJobView, JobStatus } from '../web/types';
 import { type Api, type ApiAnswer, expectOk, UnreachableError } from './api';
 import { CliError, EXIT, type ExitCode } from './exit';
 import { clean, keyText, count as n, plural, progressLine, seconds } from './format';
 import type { Command } from './io';
 
 /** A job as `GET /sync/{jobId}` shows it (docs/http-api.md); every field may be missing from an older API. */
-export interface JobView {
+export type JobView = Partial<Omit<ConsoleJobView, 'jobId' | 'status'>> & {
   jobId: string;
-  status: 'running' | 'succeeded' | 'failed' | 'refused' | 'cancelled' | string;
-  stale?: boolean;
-  requestedBy?: string;
-  source?: string;
-  target?: string;
-  sourceTable?: string;
-  targetTable?: string;
-  condition?: string;
-  mode?: string;
-  dryRun?: boolean;
-  limit?: number;
-  matched?: number;
-  processed?: number;
-  inserted?: number;
-  updated?: number;
-  unchanged?: number;
-  conflicts?: number;
-  rowsPerSecond?: number | null;
-  etaSeconds?: number | null;
-  error?: string | null;
-  failedKey?: Record<string, unknown> | null;
-  createdAt?: string;
-  updatedAt?: string;
-  finishedAt?: string | null;
-  durationMs?: number;
-  invocations?: number;
-}
+  status: JobStatus | string;
+};
 
 const utcMs = (text: string | null | undefined) =>
   text ? Date.parse(`${text.replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(text) ? '' : 'Z'}`) : Number.NaN;

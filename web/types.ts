@@ -103,9 +103,28 @@ export interface JobView {
   createdAt?: string;
   updatedAt?: string;
   finishedAt?: string | null;
+  durationMs?: number;
   invocations?: number;
   statusUrl?: string;
   repeated?: boolean;
+}
+
+/** A verification's row report (POST /verify, GET /verify/{id}). */
+export interface RowDrift {
+  rows: number;
+  chunks: number;
+  chunksDiffering: number;
+  missing: Key[];
+  extra: Key[];
+  differing: { key: Key; columns: string[] }[];
+  durationMs: number;
+}
+
+/** POST /verify/{id}/repair. */
+export interface RepairAnswer {
+  copied: number;
+  deleted: number;
+  remaining?: { missing: number; extra: number; differing: number };
 }
 
 export interface DeadLetterView {

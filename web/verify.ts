@@ -6,17 +6,8 @@
  */
 import { api, errorText } from './api';
 import { badge, busy, byId, fill, h, keyText, n, notice, sleep, table } from './dom';
-import type { Catalog, Key } from './types';
+import type { Catalog, RepairAnswer, RowDrift } from './types';
 
-interface RowDrift {
-  rows: number;
-  chunks: number;
-  chunksDiffering: number;
-  missing: Key[];
-  extra: Key[];
-  differing: { key: Key; columns: string[] }[];
-  durationMs: number;
-}
 interface SchemaDifference {
   kind: string;
   severity: 'breaks' | 'risk' | 'info';
@@ -37,12 +28,6 @@ interface VerifyView {
   equal?: boolean;
   schemaEqual?: boolean;
 }
-interface RepairAnswer {
-  copied: number;
-  deleted: number;
-  remaining?: { missing: number; extra: number; differing: number };
-}
-
 const SHOWN = 50;
 
 export function initVerify(catalog: Catalog | null): void {

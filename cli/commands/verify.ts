@@ -1,3 +1,4 @@
+import type { RepairAnswer, RowDrift } from '../../web/types';
 import { expectOk } from '../api';
 import { EXIT, type ExitCode, usage } from '../exit';
 import { clean, keyText, plural } from '../format';
@@ -18,27 +19,12 @@ for equal chunks; online reads are paced to --rate rows/s (default: unpaced).
 
 Exit code 0 when the tables are (or were repaired to be) equal, 1 when drift remains.`;
 
-type Key = Record<string, unknown>;
-interface RowDrift {
-  rows: number;
-  chunks: number;
-  chunksDiffering: number;
-  missing: Key[];
-  extra: Key[];
-  differing: { key: Key; columns: string[] }[];
-  durationMs: number;
-}
 interface VerifyAnswer {
   verifyId: string;
   targetTable?: string;
   equal?: boolean;
   rows: RowDrift | null;
   schema?: { ddl: string[] };
-}
-interface RepairAnswer {
-  copied: number;
-  deleted: number;
-  remaining?: { missing: number; extra: number; differing: number };
 }
 
 const SHOWN = 20;
