@@ -156,3 +156,65 @@ describe('the fast path', () => {
     expect(counts(summary, fast)).toMatchObject({ inserted: 2, updated: 1, failed: 0 });
   });
 });
+
+describe('pipelined statements', () => {
+  const pipe = `${src}_pipe`;
+  const ordered = `${src}_ordered`;
+  let pipeConfig: SyncConfig;
+
+  beforeAll(async () => {
+    for (const schema of [pipe, ordered]) {
+      await off.query(`CREATE DATABASE \`${schema}\``);
+      await off.query(`CREATE TABLE \`${schema}\`.t ${TABLE}`);
+      await off.query(`INSERT INTO \`${schema}\`.t VALUES (9999, 'taken', 'off')`);
+    }
+    // A target of its own: after a refusal a target runs sequentially for a while.
+    pipeConfig = parseConfig({
+      databases: { pipe: { role: 'offline', url: offlineUrl() } },
+      cdc: [
+        { topics: ['pipe'], target: 'pipe', schemas: { [src]: pipe } },
+        { topics: ['ordered'], target: 'pipe', schemas: { [src]: ordered }, fastPath: false },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    for (const schema of [pipe, ordered]) await off.query(`DROP DATABASE IF EXISTS \`${schema}\``);
+  });
+
+  it('roll back whole when the server refuses one, so an older row never lands over a newer one', async () => {
+    // 500 inserts fill the first statement, sent before the rest is read; one of them takes a unique
+    // value an offline row holds, so the server refuses that statement after later ones were sent.
+    const batch = [
+      ...Array.from({ length: 500 }, (_, i) =>
+        dbz('c', null, { id: i + 1, code: i === 4 ? 'taken' : `c${i + 1}`, v: 'old' }),
+      ),
+      // In the second statement: a newer image of row 4, which the refused first statement held too.
+      dbz('u', { id: 4, code: 'c4', v: 'old' }, { id: 4, code: 'c4', v: 'newer' }),
+      ...Array.from({ length: 200 }, (_, i) => dbz('c', null, { id: 501 + i, code: `c${501 + i}`, v: 'x' })),
+    ];
+    const before = { ...fastPathStats };
+    const viaPipe = await syncBatch(
+      mskEvent(batch.map((value) => ({ topic: 'pipe', value }))),
+      pipeConfig,
+      () => 60_000,
+    );
+    expect(fastPathStats.reruns - before.reruns).toBe(1);
+    const viaOrder = await syncBatch(
+      mskEvent(batch.map((value) => ({ topic: 'ordered', value }))),
+      pipeConfig,
+      () => 60_000,
+    );
+    expect(await rows(pipe)).toEqual(await rows(ordered));
+    const [found] = await off.query(
+      `SELECT id, code, v FROM \`${pipe}\`.t WHERE id IN (4, 5, 9999) ORDER BY id`,
+    );
+    const [row4, row5, evicted] = found as unknown[];
+    expect(row4).toEqual({ id: '4', code: 'c4', v: 'newer' });
+    expect(row5).toEqual({ id: '5', code: 'taken', v: 'old' });
+    expect(evicted).toBeUndefined();
+    const pipeCounts = viaPipe.tables[`pipe/${pipe}.t`];
+    expect(pipeCounts).toEqual(viaOrder.tables[`pipe/${ordered}.t`]);
+    expect(pipeCounts).toMatchObject({ inserted: 700, updated: 0, conflicts: 1, failed: 0 });
+  });
+});

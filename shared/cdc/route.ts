@@ -25,6 +25,17 @@ export function isSystemSchema(schema: string): boolean {
  * Basic Multilingual Plane (the data dictionary is utf8mb3), no NUL, no trailing space.
  */
 export function identifierProblem(name: string): string | undefined {
+  // Every change message names its table: the answer for the names seen last is kept.
+  if (checkedNames.has(name)) return checkedNames.get(name);
+  const problem = findIdentifierProblem(name);
+  if (checkedNames.size >= 1024) checkedNames.clear();
+  checkedNames.set(name, problem);
+  return problem;
+}
+
+const checkedNames = new Map<string, string | undefined>();
+
+function findIdentifierProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
   // Code points, not UTF-16 units; a name of at most 64 units has at most 64 code points.
   if (name.length > 64 && [...name].length > 64) return 'is longer than 64 characters';

@@ -7,15 +7,20 @@ import {
   type RowsStatement,
   rowBytes,
 } from '../assembler/statements';
-import { insertCounts, type Querier } from '../db/connection';
+import { insertCounts, type Querier, type ResultSetHeader } from '../db/connection';
 import { classifyError } from '../db/errors';
 import { tableName } from '../db/identifiers';
 import { hasAll, keyString, looseKeys, pick } from '../plan/keys';
 import { existingKeys, findCollisions } from '../plan/lookups';
-import type { RowChange, ServerInfo, SourcePosition, SqlRow, TableRef, TableSchema } from '../types';
-
-/** Tags a row object with its pending entry without it becoming a column (symbols are not own string keys). */
-const ENTRY: unique symbol = Symbol('entry');
+import type {
+  RowChange,
+  ServerInfo,
+  SourcePosition,
+  SqlRow,
+  Statement,
+  TableRef,
+  TableSchema,
+} from '../types';
 
 export type ConflictPolicy = 'overwrite' | 'skip';
 
@@ -53,8 +58,48 @@ export interface ApplyObserver {
   rowApplied(table: TableRef, key: string, position: SourcePosition): void;
 }
 
-/** How often the guarded upsert ran and how often the server sent its rows the careful way (for tests and bench). */
-export const fastPathStats = { statements: 0, fallbacks: 0 };
+/**
+ * How often the guarded upsert ran, how often the server sent its rows the careful way, and how often a
+ * pipelined transaction was rolled back and re-run sequentially (for tests and bench).
+ */
+export const fastPathStats = { statements: 0, fallbacks: 0, reruns: 0 };
+
+/** The server refused a pipelined statement: the transaction must roll back and run again in order. */
+export class PipelineRefused extends Error {
+  override name = 'PipelineRefused';
+}
+
+/**
+ * Statements sent on the transaction's connection without waiting for each answer, so the server
+ * works while the client prepares the next ones. The connection runs them in order. Answers are
+ * handled as they come; `drain` waits for all and throws when any failed, before anything commits.
+ * A refused statement (a data error) cannot fall back row by row here, since later statements may
+ * already have run: the whole transaction rolls back and runs again sequentially (PipelineRefused).
+ */
+export class StatementPipeline {
+  private pending: Promise<void>[] = [];
+  private refused: unknown;
+  private failed: unknown;
+
+  constructor(private readonly q: Querier) {}
+
+  send(stmt: Statement, onDone: (result: ResultSetHeader) => void): void {
+    this.pending.push(
+      this.q.execute(stmt).then(onDone, (err: unknown) => {
+        // Kept, not rethrown: a rejection nobody awaits yet would be an unhandled one.
+        if (classifyError(err) === 'data') this.refused ??= err;
+        else this.failed ??= err;
+      }),
+    );
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending.length > 0) await Promise.all(this.pending.splice(0));
+    if (this.failed !== undefined) throw this.failed;
+    if (this.refused !== undefined)
+      throw new PipelineRefused((this.refused as Error).message, { cause: this.refused });
+  }
+}
 
 export class RowError extends Error {
   override name = 'RowError';
@@ -103,15 +148,27 @@ export class TableWriter {
     private readonly limits: ChunkLimits,
     /** Try the guarded upsert without lookups first (`cdc[].fastPath`). */
     private readonly fastPath = true,
+    /**
+     * Send deletes and guarded upserts without waiting (see StatementPipeline), flushing every
+     * `limits.maxRows` pending rows so that the server writes while later rows are prepared.
+     */
+    private readonly pipeline?: StatementPipeline,
   ) {}
+
+  /** Runs a write: through the pipeline when there is one, else waiting for its answer. */
+  private async write(stmt: Statement, onDone: (result: ResultSetHeader) => void): Promise<void> {
+    if (this.pipeline) this.pipeline.send(stmt, onDone);
+    else onDone(await this.q.execute(stmt));
+  }
 
   async add(change: RowChange<SqlRow>): Promise<void> {
     const id = this.table.identity;
     switch (change.kind) {
       case 'truncate':
         await this.flush();
-        await this.q.execute(assembleTruncate(this.table));
-        this.counts.truncated += 1;
+        await this.write(assembleTruncate(this.table), () => {
+          this.counts.truncated += 1;
+        });
         return;
       case 'delete':
         return this.addDelete(change.before, change.position);
@@ -154,6 +211,7 @@ export class TableWriter {
     if (loose.some((v) => this.upsertLoose.has(v))) await this.flushUpserts();
     this.deletes.set(key, { key, keyRow: pick(before, this.table.identity), position });
     for (const v of loose) this.deleteLoose.add(v);
+    if (this.pipeline && this.deletes.size >= this.limits.maxRows) await this.flushDeletes();
   }
 
   private async addUpsert(
@@ -186,6 +244,7 @@ export class TableWriter {
       });
     }
     for (const v of loose) this.upsertLoose.set(v, key);
+    if (this.pipeline && this.upserts.size >= this.limits.maxRows) await this.flushUpserts();
   }
 
   async flush(): Promise<void> {
@@ -198,17 +257,19 @@ export class TableWriter {
     this.deletes.clear();
     this.deleteLoose.clear();
     if (pending.length === 0) return;
-    let deleted = 0;
+    // Each key is absent until a statement reports it deleted.
+    this.counts.absent += pending.length;
     for (const stmt of assembleDelete(
       this.table,
       pending.map((d) => d.keyRow),
       this.table.identity,
       this.limits,
     )) {
-      deleted += (await this.q.execute(stmt)).affectedRows;
+      await this.write(stmt, ({ affectedRows }) => {
+        this.counts.deleted += affectedRows;
+        this.counts.absent -= affectedRows;
+      });
     }
-    this.counts.deleted += deleted;
-    this.counts.absent += pending.length - deleted;
     for (const d of pending) this.observer.rowApplied(this.table.ref, d.key, d.position);
   }
 
@@ -241,33 +302,38 @@ export class TableWriter {
    */
   private async guardedUpsert(entries: readonly PendingUpsert[]): Promise<PendingUpsert[]> {
     if (entries.length < 2) return [...entries];
-    const rows = entries.map((e) => Object.assign({ ...e.row }, { [ENTRY]: e }));
+    const entryOf = entriesByRow(entries);
     const careful: PendingUpsert[] = [];
+    const rows = entries.map((e) => e.row);
     for (const part of assembleGuardedUpsertParts(this.table, rows, this.server, this.limits)) {
-      const parts = part.rows.map((r) => r[ENTRY] as PendingUpsert);
+      const parts = part.rows.map((r) => entryOf.get(r) as PendingUpsert);
       if (parts.length < 2) {
         careful.push(...parts);
         continue;
       }
-      let result: Awaited<ReturnType<Querier['execute']>>;
+      const counted = (result: ResultSetHeader) => {
+        const duplicates = insertCounts(result)?.duplicates ?? 0;
+        this.counts.inserted += parts.length - duplicates;
+        this.counts.updated += duplicates;
+        for (const e of parts) {
+          this.observer.rowApplied(
+            this.table.ref,
+            e.key,
+            e.positions[e.positions.length - 1] as SourcePosition,
+          );
+        }
+      };
+      fastPathStats.statements += 1;
+      if (this.pipeline) {
+        this.pipeline.send(part.statement, counted);
+        continue;
+      }
       try {
-        fastPathStats.statements += 1;
-        result = await this.q.execute(part.statement);
+        counted(await this.q.execute(part.statement));
       } catch (err) {
         if (classifyError(err) !== 'data') throw err;
         fastPathStats.fallbacks += 1;
         careful.push(...parts);
-        continue;
-      }
-      const duplicates = insertCounts(result)?.duplicates ?? 0;
-      this.counts.inserted += parts.length - duplicates;
-      this.counts.updated += duplicates;
-      for (const e of parts) {
-        this.observer.rowApplied(
-          this.table.ref,
-          e.key,
-          e.positions[e.positions.length - 1] as SourcePosition,
-        );
       }
     }
     return careful;
@@ -278,7 +344,8 @@ export class TableWriter {
     const rows = entries.map((e) => e.row);
     const present = await existingKeys(this.q, this.table, rows);
     const collisions = await findCollisions(this.q, this.table, rows);
-    const writes: (SqlRow & { [ENTRY]?: PendingUpsert })[] = [];
+    const entryOf = entriesByRow(entries);
+    const writes: SqlRow[] = [];
     const evict = new Map<string, SqlRow>();
     for (const e of entries) {
       const position = e.positions[e.positions.length - 1] as SourcePosition;
@@ -313,7 +380,7 @@ export class TableWriter {
           `unique key ${names} was held by another offline row: replaced`,
         );
       }
-      writes.push(Object.assign({ ...e.row }, { [ENTRY]: e }));
+      writes.push(e.row);
       if (isPresent) this.counts.updated += 1;
       else this.counts.inserted += 1;
     }
@@ -323,9 +390,9 @@ export class TableWriter {
     }
     const failed = new Set<PendingUpsert>();
     for (const part of assembleUpsertParts(this.table, writes, this.server, this.limits))
-      await this.writePart(part, present, failed);
+      await this.writePart(part, entryOf, present, failed);
     for (const row of writes) {
-      const e = row[ENTRY];
+      const e = entryOf.get(row);
       if (e && !failed.has(e))
         this.observer.rowApplied(
           this.table.ref,
@@ -346,7 +413,8 @@ export class TableWriter {
    * statement: the rows are tried one by one so that only the bad ones fail.
    */
   private async writePart(
-    part: RowsStatement<SqlRow & { [ENTRY]?: PendingUpsert }>,
+    part: RowsStatement<SqlRow>,
+    entryOf: Map<SqlRow, PendingUpsert>,
     present: Set<string>,
     failed: Set<PendingUpsert>,
   ): Promise<void> {
@@ -356,7 +424,7 @@ export class TableWriter {
     } catch (err) {
       if (classifyError(err) !== 'data') throw err;
       if (part.rows.length === 1) {
-        this.failRow(part.rows[0], present, err as Error, failed);
+        this.failRow(entryOf.get(part.rows[0] as SqlRow), present, err as Error, failed);
         return;
       }
     }
@@ -367,18 +435,17 @@ export class TableWriter {
         await this.q.execute(single.statement);
       } catch (err) {
         if (classifyError(err) !== 'data') throw err;
-        this.failRow(row, present, err as Error, failed);
+        this.failRow(entryOf.get(row), present, err as Error, failed);
       }
     }
   }
 
   private failRow(
-    row: (SqlRow & { [ENTRY]?: PendingUpsert }) | undefined,
+    entry: PendingUpsert | undefined,
     present: Set<string>,
     err: Error,
     failed: Set<PendingUpsert>,
   ): void {
-    const entry = row?.[ENTRY];
     if (!entry) throw err;
     failed.add(entry);
     // It was counted as written when planned.
@@ -388,4 +455,9 @@ export class TableWriter {
     // The server's own error (e.g. ER_DATA_TOO_LONG) says best what is wrong with the value.
     for (const position of entry.positions) this.observer.rowFailed(position, this.table.ref, err, entry.key);
   }
+}
+
+/** Each pending entry by its row object: the assembler hands back the rows of each statement it cut. */
+function entriesByRow(entries: readonly PendingUpsert[]): Map<SqlRow, PendingUpsert> {
+  return new Map(entries.map((e) => [e.row, e]));
 }

@@ -31,7 +31,16 @@ import { getTableSchema, invalidateTableSchema } from '../schema/cache';
 import type { SourcePosition, TableRef, TableSchema } from '../types';
 import { identityKeyOf, materialize } from './materialize';
 import type { KafkaRecordRef, PlannedItem, TargetBatch } from './plan-batch';
-import { type ApplyObserver, emptyCounts, RowError, type TableCounts, TableWriter } from './table-writer';
+import {
+  type ApplyObserver,
+  emptyCounts,
+  fastPathStats,
+  PipelineRefused,
+  RowError,
+  StatementPipeline,
+  type TableCounts,
+  TableWriter,
+} from './table-writer';
 
 /** What one target made of its share of a batch. */
 export interface TargetResult {
@@ -94,6 +103,13 @@ const ALREADY_APPLIED = new Set([
 ]);
 
 const offsetOf = (p: SourcePosition) => BigInt(p.offset);
+
+/**
+ * Segments per target left to run sequentially after the server refused a pipelined one: a table whose
+ * batches keep meeting unique collisions would otherwise pay for every batch twice.
+ */
+const sequentialSegments = new Map<string, number>();
+const SEQUENTIAL_AFTER_REFUSAL = 20;
 
 /**
  * Applies one offline target's share of a batch. It owns the guarded write handle (there is no other
@@ -180,7 +196,7 @@ export class TargetApplier {
         if (segment.kind === 'ddl') await this.retry(() => this.applyDdl(segment.item, result));
         else {
           const refs = segment.items.flatMap((it) => (it.kind === 'change' ? [it.change.table] : []));
-          await this.retry(() => this.applyRows(segment.items, result), refs);
+          await this.retry(() => this.applyRowsPipelinedFirst(segment.items, result), refs);
         }
       } catch (error) {
         const unappliedItems = segments.slice(i).flatMap((s) => (s.kind === 'ddl' ? [s.item] : s.items));
@@ -221,7 +237,32 @@ export class TargetApplier {
     });
   }
 
-  private async applyRows(items: readonly PlannedItem[], result: TargetResult): Promise<void> {
+  /**
+   * A run of rows, pipelined (see StatementPipeline). When the server refused a statement, the
+   * transaction rolled back whole and the run is applied again in order, where each refusal is decided
+   * row by row exactly as without pipelining (conflict policy, dead letters).
+   */
+  private async applyRowsPipelinedFirst(items: readonly PlannedItem[], result: TargetResult): Promise<void> {
+    const left = sequentialSegments.get(this.name) ?? 0;
+    if (left > 0) {
+      sequentialSegments.set(this.name, left - 1);
+      return this.applyRows(items, result, false);
+    }
+    try {
+      await this.applyRows(items, result, true);
+    } catch (err) {
+      if (!(err instanceof PipelineRefused)) throw err;
+      fastPathStats.reruns += 1;
+      sequentialSegments.set(this.name, SEQUENTIAL_AFTER_REFUSAL);
+      await this.applyRows(items, result, false);
+    }
+  }
+
+  private async applyRows(
+    items: readonly PlannedItem[],
+    result: TargetResult,
+    pipelined: boolean,
+  ): Promise<void> {
     const target = await this.target();
     // Everything this attempt learns is kept apart until it commits: a retried attempt starts over.
     const attempt = {
@@ -262,6 +303,7 @@ export class TargetApplier {
       await session.transaction(async (tx) => {
         const writers = new Map<string, TableWriter>();
         const limits = limitsFor(target.maxAllowedPacket);
+        const pipeline = pipelined ? new StatementPipeline(tx) : undefined;
         for (const item of items) {
           if (item.kind === 'dead-letter') {
             letter(item, item.position, item.error, item.errorClass, item.table);
@@ -304,12 +346,23 @@ export class TargetApplier {
           const writerKey = `${name}\u0000${policy}\u0000${fastPath}`;
           let writer = writers.get(writerKey);
           if (!writer) {
-            writer = new TableWriter(tx, table, target.dialect, policy, counts, observer, limits, fastPath);
+            writer = new TableWriter(
+              tx,
+              table,
+              target.dialect,
+              policy,
+              counts,
+              observer,
+              limits,
+              fastPath,
+              fastPath && policy === 'overwrite' ? pipeline : undefined,
+            );
             writers.set(writerKey, writer);
           }
           await writer.add(row);
         }
         for (const writer of writers.values()) await writer.flush();
+        await pipeline?.drain();
         await storeDeadLetters(tx, attempt.letters, target.maxAllowedPacket);
         if (attempt.applied.length > 0 && (this.openLetters || attempt.letters.length > 0)) {
           const applied = attempt.applied.map(

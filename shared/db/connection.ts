@@ -47,6 +47,7 @@ export const exactTypeCast: mysql.TypeCast = (field, next) => {
 };
 
 export type Row = Record<string, SqlValue>;
+export type { ResultSetHeader };
 
 /**
  * The server's counts for a multi-row INSERT (`Records: n  Duplicates: d` in the answer's info): rows sent,

@@ -96,6 +96,15 @@ describe('splitEnvelope', () => {
     },
   );
 
+  it('decodes a non-ASCII payload after a known schema in base64 (accents, CJK, emoji)', () => {
+    const text = `{"schema":${json(schema)},"payload":${json({ ...payload, after: { ...payload.after, name: 'café 東京 😀' } })}}`;
+    const b64 = { base64: Buffer.from(text).toString('base64') };
+    decodeRecord(b64, at, 'auto'); // the first one teaches the prefix
+    const [event] = decodeRecord(b64, at, 'auto');
+    expect(event).toMatchObject({ after: { name: { value: { kind: 'string', text: 'café 東京 😀' } } } });
+    expect(decodeRecord(b64, at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(text), at));
+  });
+
   it('recognises a known schema by its bytes, and still refuses invalid UTF-8 in the payload', () => {
     const text = `{"schema":${json(schema)},"payload":${json(payload)}}`;
     expect(decodeRecord(Buffer.from(text), at, 'auto')).toEqual(decodeDebezium(parseJsonLossless(text), at));

@@ -94,7 +94,8 @@ describe('decodeRecord', () => {
 
 /**
  * The reference parser: V8's own JSON.parse, with each number replaced by its source text (the
- * reviver's third argument: Node >= 21, and Node 20 behind a V8 flag, turned on below for this file).
+ * reviver's third argument: Node >= 21, and Node 20 behind a V8 flag, turned on below for this file),
+ * kept as a plain number where that number prints back as its source text.
  * parseJsonLossless must build the same tree on every input, and refuse the same inputs.
  */
 function parseWithSourceText(text: string): JsonNode {
@@ -102,13 +103,13 @@ function parseWithSourceText(text: string): JsonNode {
     if (typeof value !== 'number') return value;
     if (context?.source === undefined)
       throw new Error('this runtime gives JSON.parse revivers no source text');
-    return new LosslessNumber(context.source);
+    return String(value) === context.source ? value : new LosslessNumber(context.source);
   }) as JsonNode;
 }
 
 function sourceTextSupported(): boolean {
   try {
-    return parseWithSourceText('1') instanceof LosslessNumber;
+    return parseWithSourceText('1.0') instanceof LosslessNumber;
   } catch {
     return false;
   }
@@ -134,6 +135,17 @@ const NUMBER_TEXTS = [
   '18446744073709551615',
   '123456789012345678901234.5',
   '1E+2',
+  '1e5',
+  '9007199254740993',
+  // These a double prints back as sent: they stay plain numbers, the same text either way.
+  '0',
+  '42',
+  '-7',
+  '0.5',
+  '-0.25',
+  '123456789012345',
+  '1234567890123456',
+  '100000000000000000000',
 ];
 
 /** [JSON text, the same value serialised back: numbers as sent, whitespace dropped] */
@@ -201,6 +213,16 @@ describe.each([
 
   it.each(INVALID_JSON)('refuses %j', (text) => {
     expect(() => parse(text)).toThrow(SyntaxError);
+  });
+
+  it('keeps short numbers plain and the rest as their text', () => {
+    expect(parse('[7,0.5,-3,1.0,9007199254740993]')).toEqual([
+      7,
+      0.5,
+      -3,
+      new LosslessNumber('1.0'),
+      new LosslessNumber('9007199254740993'),
+    ]);
   });
 
   it('keeps __proto__ as an own key, never as the prototype', () => {

@@ -69,7 +69,8 @@ export function decodeRecord(
   if (input !== null && typeof input === 'object' && !Buffer.isBuffer(input)) {
     const known = envelopes ? knownEnvelopeBase64(input.base64) : undefined;
     // The prefix is valid UTF-8 text and ends at an ASCII character: the payload alone decides validity.
-    const payload = known && parsePayload(decodeUtf8(known.payload));
+    const text = known && (typeof known.payload === 'string' ? known.payload : decodeUtf8(known.payload));
+    const payload = text === undefined ? undefined : parsePayload(text);
     if (known && payload !== undefined) return decodeEnvelope(known.schema, payload, position);
   }
   const value =

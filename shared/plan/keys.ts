@@ -25,6 +25,9 @@ function loosePart(v: SqlValue, column: ColumnInfo | undefined): string {
   // PAD SPACE collations (the default ones) ignore trailing spaces, _bin ones included.
   const trimmed = v.replace(/ +$/, '');
   if (!caseInsensitive(column)) return `s${trimmed}`;
+  // ASCII has no marks, compatibility forms or ß: the fold below would only lower its case.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: all of ASCII is meant.
+  if (/^[\u0000-\u007f]*$/.test(trimmed)) return `s${trimmed.toLowerCase()}`;
   return `s${trimmed
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
