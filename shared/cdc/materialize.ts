@@ -18,16 +18,29 @@ function columnLookup(table: TableSchema): Map<string, ColumnInfo | null> {
   return m;
 }
 
+/** The columns of the identity and of every unique key: all a `before` image is needed for. */
+const keyColumnSets = new WeakMap<TableSchema, Set<string>>();
+
+function keyColumnsOf(table: TableSchema): Set<string> {
+  let keys = keyColumnSets.get(table);
+  if (!keys) {
+    keys = new Set([...table.identity, ...table.uniqueKeys.flatMap((k) => k.columns)]);
+    keyColumnSets.set(table, keys);
+  }
+  return keys;
+}
+
+/** `only`: convert just these columns (the others are still checked for existence). */
 export function materializeRow(
   row: WireRow,
   table: TableSchema,
   change: RowChange<WireRow>,
   dropped: Set<string>,
+  only?: Set<string>,
 ): SqlRow {
   const out: SqlRow = {};
   const columnOf = columnLookup(table);
   for (const name in row) {
-    const field = row[name] as WireField;
     let column = columnOf.get(name);
     if (column === undefined) {
       column = table.columnsByName.get(name.toLowerCase()) ?? null;
@@ -37,8 +50,8 @@ export function materializeRow(
       dropped.add(name);
       continue;
     }
-    if (column.generated) continue;
-    out[column.name] = coerceValue(field, column, change.format);
+    if (column.generated || (only && !only.has(column.name))) continue;
+    out[column.name] = coerceValue(row[name] as WireField, column, change.format);
   }
   return out;
 }
@@ -49,15 +62,36 @@ export function materialize(
   dropped: Set<string>,
 ): RowChange<SqlRow> {
   const conv = (row: WireRow) => materializeRow(row, table, change, dropped);
+  // A before image only ever names rows (key changes, deletes, unique swaps): its other values are not
+  // converted, so they cost nothing and an unfit one there cannot fail the change.
+  const keys = (row: WireRow) => materializeRow(row, table, change, dropped, keyColumnsOf(table));
+  const { table: ref, position, format } = change;
+  // Built field by field: spreading and rest-destructuring change objects cost more than the rows here.
   switch (change.kind) {
     case 'insert':
-      return { ...change, after: conv(change.after) };
-    case 'update': {
-      const { before, ...rest } = change;
-      return { ...rest, after: conv(change.after), ...(before ? { before: conv(before) } : {}) };
-    }
+      return change.snapshot === undefined
+        ? { kind: 'insert', table: ref, position, format, after: conv(change.after) }
+        : {
+            kind: 'insert',
+            table: ref,
+            position,
+            format,
+            after: conv(change.after),
+            snapshot: change.snapshot,
+          };
+    case 'update':
+      return change.before
+        ? {
+            kind: 'update',
+            table: ref,
+            position,
+            format,
+            after: conv(change.after),
+            before: keys(change.before),
+          }
+        : { kind: 'update', table: ref, position, format, after: conv(change.after) };
     case 'delete':
-      return { ...change, before: conv(change.before) };
+      return { kind: 'delete', table: ref, position, format, before: keys(change.before) };
     case 'truncate':
       return change;
   }

@@ -161,15 +161,15 @@ export class TableWriter {
     else onDone(await this.q.execute(stmt));
   }
 
-  async add(change: RowChange<SqlRow>): Promise<void> {
+  /**
+   * Buffers a change. Returns a promise only when something had to be written first (a flush): the
+   * common case costs no await per row.
+   */
+  add(change: RowChange<SqlRow>): Promise<void> | undefined {
     const id = this.table.identity;
     switch (change.kind) {
       case 'truncate':
-        await this.flush();
-        await this.write(assembleTruncate(this.table), () => {
-          this.counts.truncated += 1;
-        });
-        return;
+        return this.addTruncate();
       case 'delete':
         return this.addDelete(change.before, change.position);
       case 'insert':
@@ -182,12 +182,19 @@ export class TableWriter {
           keyString(this.table, before, id) !== keyString(this.table, change.after, id)
         ) {
           // A primary-key change: the old key goes, the new key arrives.
-          await this.addDelete(before, change.position);
-          return this.addUpsert(change.after, undefined, change.position, 'insert', false);
+          const then = () => this.addUpsert(change.after, undefined, change.position, 'insert', false);
+          return this.addDelete(before, change.position)?.then(then) ?? then();
         }
         return this.addUpsert(change.after, before, change.position, 'update', false);
       }
     }
+  }
+
+  private async addTruncate(): Promise<void> {
+    await this.flush();
+    await this.write(assembleTruncate(this.table), () => {
+      this.counts.truncated += 1;
+    });
   }
 
   private requireKey(row: SqlRow, position: SourcePosition): string | undefined {
@@ -203,48 +210,60 @@ export class TableWriter {
     return undefined;
   }
 
-  private async addDelete(before: SqlRow, position: SourcePosition): Promise<void> {
+  private addDelete(before: SqlRow, position: SourcePosition): Promise<void> | undefined {
     const key = this.requireKey(before, position);
     if (key === undefined) return;
     const loose = looseKeys(this.table, before);
+    const queue = () => {
+      this.deletes.set(key, { key, keyRow: pick(before, this.table.identity), position });
+      for (const v of loose) this.deleteLoose.add(v);
+      return this.pipeline && this.deletes.size >= this.limits.maxRows ? this.flushDeletes() : undefined;
+    };
     // Anything pending that may be the same row (by any key, as the server may compare) goes first.
-    if (loose.some((v) => this.upsertLoose.has(v))) await this.flushUpserts();
-    this.deletes.set(key, { key, keyRow: pick(before, this.table.identity), position });
-    for (const v of loose) this.deleteLoose.add(v);
-    if (this.pipeline && this.deletes.size >= this.limits.maxRows) await this.flushDeletes();
+    return loose.some((v) => this.upsertLoose.has(v)) ? this.flushUpserts().then(queue) : queue();
   }
 
-  private async addUpsert(
+  private addUpsert(
     after: SqlRow,
     before: SqlRow | undefined,
     position: SourcePosition,
     kind: 'insert' | 'update',
     snapshot: boolean,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const key = this.requireKey(after, position);
     if (key === undefined) return;
-    const loose = [...looseKeys(this.table, after), ...(before ? looseKeys(this.table, before) : [])];
-    if (loose.some((v) => this.deleteLoose.has(v))) await this.flushDeletes();
+    const loose = before
+      ? [...looseKeys(this.table, after), ...looseKeys(this.table, before)]
+      : looseKeys(this.table, after);
+    const queue = () => {
+      const pending = this.upserts.get(key);
+      if (pending) {
+        pending.row = { ...pending.row, ...after };
+        pending.hadUpdate ||= kind === 'update';
+        pending.snapshot ||= snapshot;
+        pending.positions.push(position);
+      } else {
+        this.upserts.set(key, {
+          key,
+          row: after,
+          first: kind,
+          hadUpdate: kind === 'update',
+          snapshot,
+          positions: [position],
+        });
+      }
+      for (const v of loose) this.upsertLoose.set(v, key);
+      return this.pipeline && this.upserts.size >= this.limits.maxRows ? this.flushUpserts() : undefined;
+    };
+    const deletesFirst = loose.some((v) => this.deleteLoose.has(v));
     // Another pending row that may share a key with this one keeps its place: flush it first.
-    if (loose.some((v) => (this.upsertLoose.get(v) ?? key) !== key)) await this.flushUpserts();
-    const pending = this.upserts.get(key);
-    if (pending) {
-      pending.row = { ...pending.row, ...after };
-      pending.hadUpdate ||= kind === 'update';
-      pending.snapshot ||= snapshot;
-      pending.positions.push(position);
-    } else {
-      this.upserts.set(key, {
-        key,
-        row: after,
-        first: kind,
-        hadUpdate: kind === 'update',
-        snapshot,
-        positions: [position],
-      });
-    }
-    for (const v of loose) this.upsertLoose.set(v, key);
-    if (this.pipeline && this.upserts.size >= this.limits.maxRows) await this.flushUpserts();
+    const upsertsFirst = loose.some((v) => (this.upsertLoose.get(v) ?? key) !== key);
+    if (!deletesFirst && !upsertsFirst) return queue();
+    return (async () => {
+      if (deletesFirst) await this.flushDeletes();
+      if (upsertsFirst) await this.flushUpserts();
+      await queue();
+    })();
   }
 
   async flush(): Promise<void> {

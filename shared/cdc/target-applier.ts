@@ -284,8 +284,22 @@ export class TargetApplier {
       return c;
     };
     const recordKey = (p: SourcePosition) => `${partitionLabel(p)}@${p.offset}`;
-    const byRecord = new Map(items.map((i) => [recordKey(i.record.position), i]));
-    const itemAt = (position: SourcePosition) => byRecord.get(recordKey(position));
+    // Only a failing row needs it: built on the first.
+    let byRecord: Map<string, PlannedItem> | undefined;
+    const itemAt = (position: SourcePosition) => {
+      byRecord ??= new Map(items.map((i) => [recordKey(i.record.position), i]));
+      return byRecord.get(recordKey(position));
+    };
+    // Runs of changes to one table are the rule: its name is worked out once per run.
+    let lastRef: TableRef | undefined;
+    let lastName = '';
+    const nameOf = (ref: TableRef) => {
+      if (ref.schema !== lastRef?.schema || ref.table !== lastRef.table) {
+        lastRef = ref;
+        lastName = tableName(ref);
+      }
+      return lastName;
+    };
     const observer: ApplyObserver = {
       conflict: (position, table, detail) =>
         attempt.conflicts.push({ position, table: tableName(table), detail }),
@@ -311,7 +325,7 @@ export class TargetApplier {
           }
           if (item.kind !== 'change') continue;
           const { change, policy } = item;
-          const name = tableName(change.table);
+          const name = nameOf(change.table);
           const counts = countsOf(name);
           const table = schemas.get(name.toLowerCase());
           if (!(table && 'identity' in table)) {
@@ -359,7 +373,8 @@ export class TargetApplier {
             );
             writers.set(writerKey, writer);
           }
-          await writer.add(row);
+          const flushing = writer.add(row);
+          if (flushing) await flushing;
         }
         for (const writer of writers.values()) await writer.flush();
         await pipeline?.drain();

@@ -13,25 +13,43 @@ export function looksLikeCanal(node: Obj): boolean {
   );
 }
 
-function hintsOf(node: Obj): (column: string) => TypeHint {
-  const mysqlType = isJsonObject(node.mysqlType) ? node.mysqlType : {};
-  const sqlType = isJsonObject(node.sqlType) ? node.sqlType : {};
-  return (column) => {
-    const m = mysqlType[column];
-    const s = jsonNumber(sqlType[column]);
-    return {
+/** Hints are shared, never changed: one object per (mysqlType, sqlType) pair seen. */
+const sharedHints = new Map<string, TypeHint>();
+
+function hintOf(m: JsonNode | undefined, s: number | undefined): TypeHint {
+  const key = `${typeof m === 'string' ? m : ''}\u0000${s ?? ''}`;
+  let hint = sharedHints.get(key);
+  if (!hint) {
+    hint = {
       format: 'canal',
       ...(typeof m === 'string' ? { mysqlType: m } : {}),
       ...(s !== undefined ? { sqlType: s } : {}),
     };
+    if (sharedHints.size >= 4096) sharedHints.clear();
+    sharedHints.set(key, hint);
+  }
+  return hint;
+}
+
+function hintsOf(node: Obj): (column: string) => TypeHint {
+  const mysqlType = isJsonObject(node.mysqlType) ? node.mysqlType : {};
+  const sqlType = isJsonObject(node.sqlType) ? node.sqlType : {};
+  // Per message: every row of it (and its `old` images) asks for the same columns.
+  const known = new Map<string, TypeHint>();
+  return (column) => {
+    let hint = known.get(column);
+    if (!hint) {
+      hint = hintOf(mysqlType[column], jsonNumber(sqlType[column]));
+      known.set(column, hint);
+    }
+    return hint;
   };
 }
 
 function rowOf(node: JsonNode | undefined, hint: (c: string) => TypeHint, what: string): WireRow {
   if (!isJsonObject(node)) throw new DecodeError(`Canal message has a ${what} entry that is not an object`);
   const row: WireRow = {};
-  for (const [name, value] of Object.entries(node))
-    row[name] = { value: toWireValue(value), hint: hint(name) };
+  for (const name in node) row[name] = { value: toWireValue(node[name]), hint: hint(name) };
   return row;
 }
 

@@ -16,7 +16,7 @@ export function looksLikeMaxwell(node: Obj): boolean {
 function rowOf(node: JsonNode | undefined, what: string): WireRow {
   if (!isJsonObject(node)) throw new DecodeError(`Maxwell message has no "${what}" object`);
   const row: WireRow = {};
-  for (const [name, value] of Object.entries(node)) row[name] = { value: toWireValue(value), hint: HINT };
+  for (const name in node) row[name] = { value: toWireValue(node[name]), hint: HINT };
   return row;
 }
 

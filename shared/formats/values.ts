@@ -105,6 +105,8 @@ function formatIsoInstant(text: string, column: ColumnInfo): string {
   return formatEpochMicros(micros, column.datetimePrecision);
 }
 
+const CANONICAL_NATURAL = /^(?:0|[1-9]\d*)$/;
+
 function integerOf(v: WireValue, column: ColumnInfo): bigint {
   const text = scalarText(v, column);
   if (!/^[-+]?\d+$/.test(text)) return fail(column, `not an integer: ${describe(v)}`);
@@ -154,6 +156,8 @@ function coerceInteger(v: WireValue, column: ColumnInfo, hint: DebeziumHint | un
   // bigint.unsigned.handling.mode=precise sends a Connect Decimal with scale 0.
   if (v.kind === 'string' && hint?.name === 'org.apache.kafka.connect.data.Decimal')
     return decodeConnectDecimal(v.text, 0);
+  // Digits with no sign and no leading zero are already what BigInt would print back.
+  if (v.kind === 'number' && CANONICAL_NATURAL.test(v.text)) return v.text;
   let n = integerOf(v, column);
   // bigint.unsigned.handling.mode=long (the default) wraps values above 2^63 to negative.
   if (n < 0n && column.unsigned && column.dataType === 'bigint') n += 1n << 64n;
