@@ -1,3 +1,4 @@
+import type { Querier } from './connection';
 import type { OfflineTarget } from './guard';
 import { PromiseCache } from './promise-cache';
 
@@ -84,4 +85,34 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   // Back off to the first byte of a character.
   while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end -= 1;
   return `${bytes.subarray(0, end).toString('utf8')}${MARKER}`;
+}
+
+/**
+ * A long run (a manual-sync job, a verification) goes on over several invocations, each sent by the one
+ * before. Lambda may deliver an asynchronous invocation twice, and a person may resume a run that looks
+ * stale while its invocation still works: each invocation claims the run, by bumping its `invocations`
+ * count, and writes only while the count is still its own (`claimFence`). `expected` is the count the
+ * sender held: a second delivery finds it bumped already and gets undefined (nothing to do).
+ */
+export async function claimRun(
+  q: Querier,
+  where: { table: string; idColumn: string; id: string },
+  expected?: number,
+): Promise<number | undefined> {
+  // LAST_INSERT_ID(expr) hands back the new count from the same statement (MySQL, MariaDB and TiDB).
+  const result = await q.execute({
+    sql: `UPDATE ${where.table} SET invocations = LAST_INSERT_ID(invocations + 1), updated_at = ?
+      WHERE ${where.idColumn} = ? AND status = 'running'${expected === undefined ? '' : ' AND invocations = ?'}`,
+    params: expected === undefined ? [utcNow(), where.id] : [utcNow(), where.id, String(expected)],
+  });
+  return result.affectedRows === 1 ? Number(result.insertId) : undefined;
+}
+
+/** `AND invocations = ?`: a write that applies only while the run is still the claimer's (see claimRun). */
+export const claimFence = (claim: number | undefined) =>
+  claim === undefined ? { sql: '', params: [] } : { sql: ' AND invocations = ?', params: [String(claim)] };
+
+/** Another invocation claimed the run since this one did: this one stops, writing nothing more. */
+export class RunSuperseded extends Error {
+  override name = 'RunSuperseded';
 }

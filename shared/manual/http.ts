@@ -42,9 +42,10 @@ import {
 import { WEB_PAGE } from './web-page';
 
 /** What the manual-sync function sends itself to go on with a job or a verification. */
+/** `invocation`: the sender's claim on the run (see claimRun); a second delivery finds it taken. */
 export type ContinueEvent =
-  | { cdcMirrorContinueJob: string; target: string }
-  | { cdcMirrorContinueVerify: string; target: string };
+  | { cdcMirrorContinueJob: string; target: string; invocation?: number }
+  | { cdcMirrorContinueVerify: string; target: string; invocation?: number };
 
 export function isContinueEvent(event: unknown): event is ContinueEvent {
   const e = event as Record<string, unknown> | null;
@@ -101,9 +102,9 @@ function syncContext(config: SyncConfig, identity: string, context: Context): Sy
     config,
     identity,
     remainingMs: () => context.getRemainingTimeInMillis(),
-    continueJob: (jobId, target) =>
-      continueLater(context, { cdcMirrorContinueJob: jobId, target }, () =>
-        continueManualSync(jobId, target, { ...ctx, remainingMs: LOCAL_REMAINING_MS }),
+    continueJob: (jobId, target, invocation) =>
+      continueLater(context, { cdcMirrorContinueJob: jobId, target, invocation }, () =>
+        continueManualSync(jobId, target, { ...ctx, remainingMs: LOCAL_REMAINING_MS }, invocation),
       ),
   };
   return ctx;
@@ -114,9 +115,9 @@ function verifyContext(config: SyncConfig, identity: string, context: Context): 
     config,
     identity,
     remainingMs: () => context.getRemainingTimeInMillis(),
-    continueVerify: (verifyId, target) =>
-      continueLater(context, { cdcMirrorContinueVerify: verifyId, target }, () =>
-        continueVerify(verifyId, target, { ...ctx, remainingMs: LOCAL_REMAINING_MS }),
+    continueVerify: (verifyId, target, invocation) =>
+      continueLater(context, { cdcMirrorContinueVerify: verifyId, target, invocation }, () =>
+        continueVerify(verifyId, target, { ...ctx, remainingMs: LOCAL_REMAINING_MS }, invocation),
       ),
   };
   return ctx;
@@ -484,11 +485,18 @@ export async function handleContinuation(event: ContinueEvent, context: Context,
         event.cdcMirrorContinueVerify,
         event.target,
         verifyContext(config, 'continuation', context),
+        validInvocation(event.invocation),
       )
     ).body;
   const ctx = syncContext(config, 'continuation', context);
-  return (await continueManualSync(event.cdcMirrorContinueJob, event.target, ctx)).body;
+  return (
+    await continueManualSync(event.cdcMirrorContinueJob, event.target, ctx, validInvocation(event.invocation))
+  ).body;
 }
+
+/** A claim count from an event: a positive integer, else none (claimed without the check). */
+const validInvocation = (n: unknown): number | undefined =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 
 /** Every event the manual-sync function receives: its own continuations, scheduled verifications, HTTP. */
 export function handleManualSyncEvent(

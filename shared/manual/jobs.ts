@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Querier, ReadQuerier } from '../db/connection';
 import type { OfflineTarget } from '../db/guard';
-import { type BookkeepingTable, ensureTable, selectOrEmpty, utcNow } from '../db/tables';
+import {
+  type BookkeepingTable,
+  claimFence,
+  claimRun,
+  ensureTable,
+  RunSuperseded,
+  selectOrEmpty,
+  utcNow,
+} from '../db/tables';
 import type { SqlRow, SqlValue } from '../types';
 
 /**
@@ -172,6 +180,12 @@ export async function updateJob(
     invocation?: boolean;
     /** Change the job only while it is running (a cancel in between wins). */
     onlyIfRunning?: boolean;
+    /**
+     * The invocation's claim (see claimRun): change the job only while it is still this invocation's.
+     * Otherwise RunSuperseded is thrown, rolling back the chunk this update belongs to (unless
+     * onlyIfRunning, where changing nothing is an answer).
+     */
+    fence?: number;
   },
 ): Promise<void> {
   const sets: string[] = ['updated_at = ?'];
@@ -201,11 +215,19 @@ export async function updateJob(
     params.push(encodeCursor(change.failedKey));
   }
   if (change.invocation) sets.push('invocations = invocations + 1');
-  params.push(jobId);
-  await q.execute({
-    sql: `UPDATE ${JOBS_TABLE} SET ${sets.join(', ')} WHERE job_id = ?${change.onlyIfRunning ? " AND status = 'running'" : ''}`,
+  const fence = claimFence(change.fence);
+  params.push(jobId, ...fence.params);
+  const result = await q.execute({
+    sql: `UPDATE ${JOBS_TABLE} SET ${sets.join(', ')} WHERE job_id = ?${fence.sql}${change.onlyIfRunning ? " AND status = 'running'" : ''}`,
     params,
   });
+  if (change.fence !== undefined && !change.onlyIfRunning && result.affectedRows === 0)
+    throw new RunSuperseded(`job ${jobId} was taken over by another invocation`);
+}
+
+/** This invocation's claim on a running job (see claimRun); undefined when another one has it. */
+export function claimJob(q: Querier, jobId: string, expected?: number): Promise<number | undefined> {
+  return claimRun(q, { table: JOBS_TABLE, idColumn: 'job_id', id: jobId }, expected);
 }
 
 /** Reads a job; a target where no job was ever created has none (nothing is created to find out). */

@@ -20,14 +20,15 @@ import {
 import { classifyError, redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { quoteIdentifier, quoteTable, tableName } from '../db/identifiers';
-import { utcNow } from '../db/tables';
-import { MetricUnit, metrics } from '../observability';
+import { RunSuperseded, utcNow } from '../db/tables';
+import { logger, MetricUnit, metrics } from '../observability';
 import { keyString, rowMatcher } from '../plan/keys';
 import { findCollisions } from '../plan/lookups';
 import { getTableSchema } from '../schema/cache';
 import type { SqlRow, SqlValue, Statement, TableRef, TableSchema } from '../types';
 import { compileCondition } from './condition';
 import {
+  claimJob,
   createJob,
   getJob,
   getJobByClientToken,
@@ -73,7 +74,7 @@ export interface SyncContext {
   identity: string;
   remainingMs: () => number;
   /** Arranges for the job to go on after this invocation answers (self-invocation in AWS). */
-  continueJob: (jobId: string, target: string) => Promise<void>;
+  continueJob: (jobId: string, target: string, invocation: number) => Promise<void>;
 }
 
 export interface ColumnPair {
@@ -379,7 +380,7 @@ function previewOf(p: Prepared, plan: ChunkPlan): PreviewRow[] {
 /** Writes one planned chunk and its job progress in one offline transaction. */
 async function writeChunk(
   p: Prepared,
-  jobId: string,
+  job: JobClaim,
   plan: ChunkPlan,
   mode: SyncRequest['mode'],
   remainingMs: () => number,
@@ -392,7 +393,7 @@ async function writeChunk(
           ? assembleReplaceParts(p.offlineTable, toWrite)
           : assembleUpsertParts(p.offlineTable, toWrite, p.offline.dialect);
       for (const part of parts) await tx.execute(part.statement);
-      await updateJob(tx, jobId, { ...countsOf(plan), cursor: plan.nextCursor });
+      await updateJob(tx, job.jobId, { ...countsOf(plan), cursor: plan.nextCursor, fence: job.claim });
     }),
   );
 }
@@ -407,7 +408,7 @@ async function writeChunk(
  */
 async function writePageFast(
   p: Prepared,
-  jobId: string,
+  job: JobClaim,
   page: Page,
   remainingMs: () => number,
 ): Promise<boolean> {
@@ -429,7 +430,7 @@ async function writePageFast(
           counts.updated += updated;
           counts.unchanged += duplicates - updated;
         }
-        await updateJob(tx, jobId, { ...counts, cursor: page.nextCursor });
+        await updateJob(tx, job.jobId, { ...counts, cursor: page.nextCursor, fence: job.claim });
       }),
     );
     return true;
@@ -573,45 +574,58 @@ export async function startManualSync(raw: unknown, ctx: SyncContext): Promise<S
       },
     };
   }
-  return runJob(p, jobId, null, ctx, started, req.mode);
+  // A new job's first invocation holds the first claim.
+  return runJob(p, { jobId, claim: 1 }, null, ctx, started, req.mode);
+}
+
+/** A job and the claim the running invocation holds on it (see claimRun). */
+interface JobClaim {
+  jobId: string;
+  claim: number;
 }
 
 async function runJob(
   p: Prepared,
-  jobId: string,
+  job: JobClaim,
   from: SqlRow | null,
   ctx: SyncContext,
   started: number,
   mode: SyncRequest['mode'],
 ): Promise<SyncAnswer> {
+  const { jobId, claim } = job;
   const deadline = started + Math.min(p.entry.timeBudgetMs, Math.max(0, ctx.remainingMs() - 5_000));
   const view = async (
     statusCode: SyncAnswer['statusCode'],
     extra: Record<string, unknown> = {},
   ): Promise<SyncAnswer> => {
-    const job = await getJob(p.offline, jobId);
-    return { statusCode, body: { ...(job ? jobView(job) : { jobId }), ...extra } };
+    const stored = await getJob(p.offline, jobId);
+    return { statusCode, body: { ...(stored ? jobView(stored) : { jobId }), ...extra } };
   };
   let plan: ChunkPlan | undefined;
   try {
     for await (const page of pagesOf(p, ctx.config, from)) {
-      if (mode === 'upsert' && (await writePageFast(p, jobId, page, ctx.remainingMs))) {
+      if (mode === 'upsert' && (await writePageFast(p, job, page, ctx.remainingMs))) {
         plan = undefined;
         if (page.done) break;
       } else {
         plan = await planChunk(p, page, mode);
-        await writeChunk(p, jobId, plan, mode, ctx.remainingMs);
+        await writeChunk(p, job, plan, mode, ctx.remainingMs);
         if (plan.done) break;
       }
       // A cancel (another request) stops the job between chunks; what was written stays written.
       if ((await getJob(p.offline, jobId))?.status === 'cancelled') return view(200);
       if (Date.now() >= deadline) {
-        await ctx.continueJob(jobId, p.entry.target);
+        await ctx.continueJob(jobId, p.entry.target, claim);
         return view(202, { statusUrl: `/sync/${jobId}` });
       }
     }
-    await updateJob(p.offline, jobId, { status: 'succeeded', onlyIfRunning: true });
+    await updateJob(p.offline, jobId, { status: 'succeeded', onlyIfRunning: true, fence: claim });
   } catch (err) {
+    if (err instanceof RunSuperseded) {
+      // Its chunk rolled back; the invocation that took the job over goes on from the stored cursor.
+      logger.warn('job taken over by another invocation: this one stops', { jobId });
+      return view(200);
+    }
     // A row the offline server refuses (too long, out of range…): find which, keep the reason, stop
     // here; the job can be resumed from its cursor once the cause is fixed.
     const refused = classifyError(err) === 'data' && plan ? await findRefusedRow(p, plan, mode) : undefined;
@@ -620,6 +634,7 @@ async function runJob(
       error: redactMessage(refused?.error ?? err),
       ...(refused ? { failedKey: refused.key } : {}),
       onlyIfRunning: true,
+      fence: claim,
     }).catch(() => undefined);
     if (classifyError(err) === 'data') return view(422, { error: redactMessage(refused?.error ?? err) });
     throw err;
@@ -680,6 +695,8 @@ export async function continueManualSync(
   jobId: string,
   target: string,
   ctx: SyncContext,
+  /** The claim the sending invocation held; absent in continuations sent by earlier releases. */
+  invocation?: number,
 ): Promise<SyncAnswer> {
   // The event names its target: only a database a manual entry writes to, and only through the guard.
   if (!ctx.config.manual.some((e) => e.target === target)) {
@@ -689,11 +706,16 @@ export async function continueManualSync(
   const job = await getJob(offline, jobId);
   if (!job) throw new ManualSyncError('not-found', `job ${jobId} not found`);
   if (job.status !== 'running') return { statusCode: 200, body: jobView(job) };
-  await updateJob(offline, jobId, { invocation: true });
-  return goOn(job, ctx);
+  const claim = await claimJob(offline, jobId, invocation);
+  if (claim === undefined) {
+    // A second delivery of the same continuation, or the job was resumed meanwhile: it has its invocation.
+    logger.warn('duplicate continuation ignored', { jobId, invocation });
+    return { statusCode: 200, body: jobView((await getJob(offline, jobId)) ?? job) };
+  }
+  return goOn(job, claim, ctx);
 }
 
-async function goOn(job: Job, ctx: SyncContext): Promise<SyncAnswer> {
+async function goOn(job: Job, claim: number, ctx: SyncContext): Promise<SyncAnswer> {
   const p = await prepare(ctx.config, {
     source: job.source,
     table: job.sourceTable,
@@ -701,7 +723,7 @@ async function goOn(job: Job, ctx: SyncContext): Promise<SyncAnswer> {
     limit: job.limit,
     now: job.createdAt,
   });
-  return runJob(p, job.jobId, job.cursor, ctx, Date.now(), job.mode);
+  return runJob(p, { jobId: job.jobId, claim }, job.cursor, ctx, Date.now(), job.mode);
 }
 
 /**
@@ -777,9 +799,12 @@ export async function resumeJob(jobId: string, ctx: SyncContext): Promise<SyncAn
       'conflict',
       `job ${jobId} is ${job.status}: only a failed, cancelled or stale job can be resumed`,
     );
-  await updateJob(offline, jobId, { status: 'running', error: null, failedKey: null, invocation: true });
+  await updateJob(offline, jobId, { status: 'running', error: null, failedKey: null });
+  // The claim fences out an invocation of a stale job that still works: its next chunk rolls back.
+  const claim = await claimJob(offline, jobId);
   const resumed = (await getJob(offline, jobId)) as Job;
-  return goOn(resumed, ctx);
+  if (claim === undefined) return { statusCode: 200, body: jobView(resumed) };
+  return goOn(resumed, claim, ctx);
 }
 
 export interface CatalogSource {

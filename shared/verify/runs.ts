@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Querier, ReadQuerier } from '../db/connection';
 import type { OfflineTarget } from '../db/guard';
-import { type BookkeepingTable, ensureTable, selectOrEmpty, utcNow } from '../db/tables';
+import {
+  type BookkeepingTable,
+  claimFence,
+  claimRun,
+  ensureTable,
+  RunSuperseded,
+  selectOrEmpty,
+  utcNow,
+} from '../db/tables';
 
 /**
  * Verification runs in the offline database they verify (`cdc_mirror.verify_runs`): who asked, what, the
@@ -26,9 +34,19 @@ const TABLE: BookkeepingTable = {
     error TEXT NULL,
     repaired_at DATETIME(6) NULL,
     repair LONGTEXT NULL,
+    invocations INT NOT NULL DEFAULT 1,
     KEY k_created (created_at)
   ) DEFAULT CHARSET=utf8mb4`,
+  // For tables created by earlier releases.
+  added: { invocations: 'invocations INT NOT NULL DEFAULT 1' },
 };
+
+const RUNS_TABLE = '`cdc_mirror`.`verify_runs`';
+
+/** This invocation's claim on a running verification (see claimRun); undefined when another has it. */
+export function claimVerifyRun(q: Querier, id: string, expected?: number): Promise<number | undefined> {
+  return claimRun(q, { table: RUNS_TABLE, idColumn: 'verify_id', id }, expected);
+}
 
 export type VerifyStatus = 'running' | 'succeeded' | 'failed';
 
@@ -80,7 +98,7 @@ export async function createVerifyRun(
   const id = randomUUID();
   const now = run.createdAt;
   await db.execute({
-    sql: `INSERT INTO \`cdc_mirror\`.\`verify_runs\` (verify_id, created_at, updated_at, requested_by, source_db,
+    sql: `INSERT INTO ${RUNS_TABLE} (verify_id, created_at, updated_at, requested_by, source_db,
       target_db, source_table, target_table, condition_text, options, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
     params: [
       id,
@@ -98,11 +116,14 @@ export async function createVerifyRun(
   return id;
 }
 
-/** Records progress (a run going on), the report (done), or the error (failed). */
+/**
+ * Records progress (a run going on), the report (done), or the error (failed); with `fence` (the
+ * invocation's claim) only while the run is still that invocation's, else RunSuperseded.
+ */
 export async function updateVerifyRun(
   q: Querier,
   id: string,
-  change: { progress?: unknown; report?: unknown; status?: VerifyStatus; error?: string },
+  change: { progress?: unknown; report?: unknown; status?: VerifyStatus; error?: string; fence?: number },
 ): Promise<void> {
   const sets = ['updated_at = ?'];
   const params: (string | null)[] = [utcNow()];
@@ -122,24 +143,25 @@ export async function updateVerifyRun(
     sets.push('error = ?');
     params.push(change.error.slice(0, 16_000));
   }
-  params.push(id);
-  await q.execute({
-    sql: `UPDATE \`cdc_mirror\`.\`verify_runs\` SET ${sets.join(', ')} WHERE verify_id = ?`,
+  const fence = claimFence(change.fence);
+  params.push(id, ...fence.params);
+  const result = await q.execute({
+    sql: `UPDATE ${RUNS_TABLE} SET ${sets.join(', ')} WHERE verify_id = ?${fence.sql}`,
     params,
   });
+  if (change.fence !== undefined && result.affectedRows === 0)
+    throw new RunSuperseded(`verification ${id} was taken over by another invocation`);
 }
 
 export async function saveRepair(db: OfflineTarget, id: string, repair: unknown): Promise<void> {
   await db.execute({
-    sql: 'UPDATE `cdc_mirror`.`verify_runs` SET repaired_at = ?, repair = ? WHERE verify_id = ?',
+    sql: `UPDATE ${RUNS_TABLE} SET repaired_at = ?, repair = ? WHERE verify_id = ?`,
     params: [utcNow(), storeJson(repair), id],
   });
 }
 
 export async function getVerifyRun(db: ReadQuerier, id: string): Promise<VerifyRun | undefined> {
-  const [r] = await selectOrEmpty(() =>
-    db.select('SELECT * FROM `cdc_mirror`.`verify_runs` WHERE verify_id = ?', [id]),
-  );
+  const [r] = await selectOrEmpty(() => db.select(`SELECT * FROM ${RUNS_TABLE} WHERE verify_id = ?`, [id]));
   if (!r) return undefined;
   const text = (k: string) => (r[k] === null || r[k] === undefined ? null : String(r[k]));
   return {

@@ -6,6 +6,7 @@ import { getOnlineDatabase } from '../db/connection';
 import { redactMessage } from '../db/errors';
 import { getWriteTarget, type OfflineTarget } from '../db/guard';
 import { tableName } from '../db/identifiers';
+import { RunSuperseded } from '../db/tables';
 import { isByteColumn } from '../formats/column-types';
 import {
   findEntry,
@@ -18,7 +19,14 @@ import {
 import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
 import { type Key, type RowDriftReport, repairRows, type VerifyProgress, verifyRows } from './rows';
-import { createVerifyRun, getVerifyRun, saveRepair, updateVerifyRun, type VerifyRun } from './runs';
+import {
+  claimVerifyRun,
+  createVerifyRun,
+  getVerifyRun,
+  saveRepair,
+  updateVerifyRun,
+  type VerifyRun,
+} from './runs';
 import { type SchemaDriftReport, schemaDrift } from './schema-drift';
 
 /**
@@ -62,7 +70,7 @@ export interface VerifyContext {
   identity: string;
   remainingMs: () => number;
   /** Arranges for the run to go on after this invocation answers (self-invocation in AWS). */
-  continueVerify: (verifyId: string, target: string) => Promise<void>;
+  continueVerify: (verifyId: string, target: string, invocation: number) => Promise<void>;
 }
 
 /** A run as the API shows it: its state, progress while running, the report once done. */
@@ -90,6 +98,8 @@ async function step(
   run: VerifyRun,
   ctx: VerifyContext,
   progress: VerifyProgress | undefined,
+  /** This invocation's claim on the run (see claimRun). */
+  claim: number,
 ): Promise<{ statusCode: 200 | 202; body: Record<string, unknown> }> {
   const until = Date.now() + Math.min(p.entry.timeBudgetMs, Math.max(0, ctx.remainingMs() - 5_000));
   try {
@@ -99,8 +109,8 @@ async function step(
       ...(progress ? { progress } : {}),
     });
     if (!result.done) {
-      await updateVerifyRun(p.offline, run.verifyId, { progress: result.progress });
-      await ctx.continueVerify(run.verifyId, run.target);
+      await updateVerifyRun(p.offline, run.verifyId, { progress: result.progress, fence: claim });
+      await ctx.continueVerify(run.verifyId, run.target, claim);
       const view = runView((await getVerifyRun(p.offline, run.verifyId)) as VerifyRun);
       return { statusCode: 202, body: { ...view, statusUrl: `/verify/${run.verifyId}` } };
     }
@@ -113,15 +123,23 @@ async function step(
       equal: rows.missing.length + rows.extra.length + rows.differing.length === 0,
       schemaEqual: schema.differences.every((d) => d.severity === 'info'),
     };
-    await updateVerifyRun(p.offline, run.verifyId, { report, status: 'succeeded' });
+    await updateVerifyRun(p.offline, run.verifyId, { report, status: 'succeeded', fence: claim });
     const view = runView((await getVerifyRun(p.offline, run.verifyId)) as VerifyRun);
     // Scheduled runs feed the drift alarm (a person's own check does not page anyone).
     if (run.options.scheduled) publishDrift(view);
     return { statusCode: 200, body: view };
   } catch (err) {
-    await updateVerifyRun(p.offline, run.verifyId, { status: 'failed', error: redactMessage(err) }).catch(
-      () => undefined,
-    );
+    if (err instanceof RunSuperseded) {
+      logger.warn('verification taken over by another invocation: this one stops', {
+        verifyId: run.verifyId,
+      });
+      return { statusCode: 200, body: runView((await getVerifyRun(p.offline, run.verifyId)) as VerifyRun) };
+    }
+    await updateVerifyRun(p.offline, run.verifyId, {
+      status: 'failed',
+      error: redactMessage(err),
+      fence: claim,
+    }).catch(() => undefined);
     throw err;
   }
 }
@@ -156,7 +174,8 @@ export async function startVerify(
     options: { chunkSize: req.chunkSize, rowsPerSecond: req.rowsPerSecond, scheduled },
     createdAt: p.now,
   });
-  return step(p, (await getVerifyRun(p.offline, verifyId)) as VerifyRun, ctx, undefined);
+  // A new run's first invocation holds the first claim.
+  return step(p, (await getVerifyRun(p.offline, verifyId)) as VerifyRun, ctx, undefined, 1);
 }
 
 /** The report for a table that exists online only: its schema difference (with the CREATE TABLE). */
@@ -187,19 +206,32 @@ async function missingOffline(
 }
 
 /** The continuation of a run that ran out of budget: goes on from its stored progress. */
-export async function continueVerify(verifyId: string, target: string, ctx: VerifyContext) {
+export async function continueVerify(
+  verifyId: string,
+  target: string,
+  ctx: VerifyContext,
+  /** The claim the sending invocation held; absent in continuations sent by earlier releases. */
+  invocation?: number,
+) {
   if (!ctx.config.manual.some((e) => e.target === target))
     throw new ManualSyncError('forbidden', `"${target}" is not a manual-sync target`);
-  const run = await getVerifyRun(await getWriteTarget(target, ctx.config), verifyId);
+  const offline = await getWriteTarget(target, ctx.config);
+  const run = await getVerifyRun(offline, verifyId);
   if (!run) throw new ManualSyncError('not-found', `verification ${verifyId} not found`);
   if (run.status !== 'running') return { statusCode: 200 as const, body: runView(run) };
+  const claim = await claimVerifyRun(offline, verifyId, invocation);
+  if (claim === undefined) {
+    // A second delivery of the same continuation: the first one has the run.
+    logger.warn('duplicate continuation ignored', { verifyId, invocation });
+    return { statusCode: 200 as const, body: runView((await getVerifyRun(offline, verifyId)) ?? run) };
+  }
   const p = await prepare(ctx.config, {
     source: run.source,
     table: run.sourceTable,
     where: run.condition,
     now: run.createdAt,
   });
-  return step(p, run, ctx, run.progress as VerifyProgress);
+  return step(p, run, ctx, run.progress as VerifyProgress, claim);
 }
 
 async function findRun(id: string, config: SyncConfig): Promise<{ run: VerifyRun; offline: OfflineTarget }> {
