@@ -217,6 +217,34 @@ describe('verify and repair', () => {
     expect(fixed.body).toMatchObject({ copied: 1, remaining: { missing: 0, extra: 0, differing: 0 } });
   });
 
+  it('narrows differing chunks of a signed integer key by buckets, either side of zero, to the exact rows', async () => {
+    for (const [conn, schema] of [
+      [online, src],
+      [offline, dst],
+    ] as const)
+      await conn.query(
+        `CREATE TABLE \`${schema}\`.signed (id BIGINT PRIMARY KEY, v VARCHAR(8));
+         INSERT INTO \`${schema}\`.signed SELECT CAST(seq AS SIGNED) - 700, 'v' FROM \`${schema}\`.seq_0_to_1400`,
+      );
+    const t = `\`${dst}\`.signed`;
+    // Bucket 0 of `id DIV width` spans both signs; neighbours of zero and of chunk edges.
+    await offline.query(`UPDATE ${t} SET v = 'x' WHERE id IN (-650, -1, 0, 1, 333, 699)`);
+    await offline.query(`DELETE FROM ${t} WHERE id IN (-77, 500)`);
+    await offline.query(`INSERT INTO ${t} VALUES (900, 'extra'), (-900, 'extra')`);
+    const { body } = await call('POST', '/verify', {
+      source: 'shop_online',
+      table: `${src}.signed`,
+      chunkSize: 200,
+    });
+    const ids = (keys: { id: string }[]) => keys.map((k) => Number(k.id)).sort((a, b) => a - b);
+    expect(ids(body.rows.differing.map((d: { key: { id: string } }) => d.key))).toEqual([
+      -650, -1, 0, 1, 333, 699,
+    ]);
+    expect(ids(body.rows.missing)).toEqual([-77, 500]);
+    expect(ids(body.rows.extra)).toEqual([-900, 900]);
+    expect(body.rows.rows).toBe(1401);
+  });
+
   it('does not report a row that CDC brought back in step while the scan ran', async () => {
     // Offline differs in the first chunk; the scan is paced so it takes a while; meanwhile the row is
     // fixed offline, as the CDC stream would. The end-of-scan re-check must drop it.

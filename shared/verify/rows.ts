@@ -2,7 +2,7 @@ import { assembleDelete, assembleSelectByKeys, assembleUpsertParts } from '../as
 import type { SyncConfig } from '../config/schema';
 import { atClock, type ReadQuerier } from '../db/connection';
 import { quoteIdentifier as q, quoteTable } from '../db/identifiers';
-import { isByteColumn } from '../formats/column-types';
+import { INTEGER_TYPES, isByteColumn } from '../formats/column-types';
 import { compileCondition } from '../manual/condition';
 import { type Prepared, readOnline } from '../manual/sync';
 import type { ColumnInfo, SqlRow, SqlValue, Statement, TableSchema } from '../types';
@@ -59,6 +59,8 @@ function valueText(column: ColumnInfo, name: string): string {
 
 interface Side {
   db: ReadQuerier;
+  /** Runs `fn` with this side on one session (online: one read-only transaction) for all its reads. */
+  within<T>(fn: (side: Side) => Promise<T>): Promise<T>;
   table: TableSchema;
   /** Common columns, in one order, as this side names them. */
   columns: string[];
@@ -175,7 +177,10 @@ function rekey(k: Key, key: string[]): SqlRow {
   return Object.fromEntries(key.map((c, i) => [c, values[i] ?? null]));
 }
 
-function sides(p: Prepared, where: string): { online: Side; offline: Side } {
+/** A side before it is given its sessions (see sideOn). */
+type SideSpec = Omit<Side, 'within'>;
+
+function sides(p: Prepared, where: string): { online: SideSpec; offline: SideSpec } {
   const onlineCols = p.pairs.map((c) => c.online);
   const offlineCols = p.pairs.map((c) => c.offline);
   // The offline key, in online names where the column is common (it must be: prepare checks).
@@ -204,26 +209,32 @@ function sides(p: Prepared, where: string): { online: Side; offline: Side } {
   };
 }
 
+/** A side whose reads run through `session`: one statement per session, or all of `within`'s at once. */
+function sideOn(side: SideSpec, session: <T>(fn: (q: ReadQuerier) => Promise<T>) => Promise<T>): Side {
+  const self: Side = {
+    ...side,
+    db: { select: (sql, params) => session((q) => q.select(sql, params)) },
+    within: (fn) => session((q) => fn({ ...self, db: q })),
+  };
+  return self;
+}
+
 /** Reads go online inside a read-only transaction with the statement time limit. */
-function onlineSide(p: Prepared, config: SyncConfig, side: Side): Side {
-  return { ...side, db: { select: (sql, params) => readOnline(p, config, (r) => r.select(sql, params)) } };
+function onlineSide(p: Prepared, config: SyncConfig, side: SideSpec): Side {
+  return sideOn(side, (fn) => readOnline(p, config, fn));
 }
 
 /**
  * Offline reads on a session whose clock is the run's start, as online (readOnline): a condition with
  * NOW() selects the same window on both sides.
  */
-function offlineSide(p: Prepared, side: Side): Side {
-  return {
-    ...side,
-    db: {
-      select: (sql, params) =>
-        p.offline.session(
-          () => 600_000,
-          (s) => atClock(s, p.now, () => s.select(sql, params)),
-        ),
-    },
-  };
+function offlineSide(p: Prepared, side: SideSpec): Side {
+  return sideOn(side, (fn) =>
+    p.offline.session(
+      () => 600_000,
+      (s) => atClock(s, p.now, () => fn(s)),
+    ),
+  );
 }
 
 /** Where a verification stands between invocations: kept with the run, so the next invocation goes on. */
@@ -251,6 +262,46 @@ export const newProgress = (): VerifyProgress => ({
 });
 
 /**
+ * One chunk: its upper key (the `chunkSize`-th online key after the last chunk; the server walks the
+ * index, one key crosses the network; none: the last chunk, open-ended, reaching past the last online
+ * key so offline rows beyond it are extra), its digests, and the keys of what differs in it.
+ */
+async function scanChunk(
+  online: Side,
+  offline: Side,
+  after: SqlRow | null,
+  chunkSize: number,
+  state: VerifyProgress,
+): Promise<SqlRow | undefined> {
+  const page = boundaryAfter(online, after, chunkSize);
+  const [last] = await online.db.select(page.sql, page.params);
+  state.bytesRead += 16;
+  const upTo = last ?? null;
+  const onlineWhere = upTo ? rangeWhere(online, after, upTo) : openRange(online, after);
+  const offlineWhere = upTo
+    ? rangeWhere(offline, rekeyOrNull(after, offline.key), rekey(upTo, offline.key))
+    : openRange(offline, rekeyOrNull(after, offline.key));
+  state.chunks += 1;
+  const chunk = await compareChunk(online, offline, onlineWhere, offlineWhere, after, upTo);
+  state.rows += chunk.rows;
+  state.bytesRead += chunk.bytesRead;
+  if (chunk.ranges.length > 0) {
+    state.chunksDiffering += 1;
+    for (const [onWhere, offWhere] of chunk.ranges) {
+      const [on, off] = await Promise.all([rowDigests(online, onWhere), rowDigests(offline, offWhere)]);
+      state.bytesRead += (on.size + off.size) * 48;
+      for (const [k, v] of on) {
+        const other = off.get(k);
+        if (!other) state.suspects.missing.push(v.key);
+        else if (other.digest !== v.digest) state.suspects.differing.push(v.key);
+      }
+      for (const [k, v] of off) if (!on.has(k)) state.suspects.extra.push(v.key);
+    }
+  }
+  return last;
+}
+
+/**
  * Scans from `progress` until the table ends (the report, after the re-check) or `until` (a timestamp) passes
  * (the progress, to go on with in another invocation).
  */
@@ -267,37 +318,11 @@ export async function verifyRows(
   const offline = offlineSide(p, both.offline);
   let after = state.after;
   for (;;) {
-    // The chunk's upper key: the `chunkSize`-th online key after the last chunk (the server walks the
-    // index; one key crosses the network). None: this is the last chunk, open-ended.
-    const page = boundaryAfter(online, after, opts.chunkSize);
-    const [last] = await online.db.select(page.sql, page.params);
-    state.bytesRead += 16;
-    const done = last === undefined;
-    // The final chunk reaches past the last online key: offline rows beyond it are extra.
-    const upTo = done ? null : (last as SqlRow);
-    const onlineWhere = upTo ? rangeWhere(online, after, upTo) : openRange(online, after);
-    const offlineWhere = upTo
-      ? rangeWhere(offline, rekeyOrNull(after, offline.key), rekey(upTo, offline.key))
-      : openRange(offline, rekeyOrNull(after, offline.key));
-    state.chunks += 1;
-    const [a, b] = await Promise.all([chunkDigest(online, onlineWhere), chunkDigest(offline, offlineWhere)]);
-    state.rows += Number(a.split(':')[0]);
-    state.bytesRead += a.length + b.length;
-    if (a !== b) {
-      state.chunksDiffering += 1;
-      const [on, off] = await Promise.all([
-        rowDigests(online, onlineWhere),
-        rowDigests(offline, offlineWhere),
-      ]);
-      state.bytesRead += (on.size + off.size) * 48;
-      for (const [k, v] of on) {
-        const other = off.get(k);
-        if (!other) state.suspects.missing.push(v.key);
-        else if (other.digest !== v.digest) state.suspects.differing.push(v.key);
-      }
-      for (const [k, v] of off) if (!on.has(k)) state.suspects.extra.push(v.key);
-    }
-    if (done) break;
+    // A chunk's reads share one session a side (online: one read-only transaction): not one per statement.
+    const last = await online.within((on) =>
+      offline.within((off) => scanChunk(on, off, after, opts.chunkSize, state)),
+    );
+    if (last === undefined) break;
     after = last as SqlRow;
     state.after = after;
     state.elapsedMs = Date.now() - started;
@@ -318,6 +343,67 @@ export async function verifyRows(
   await recheck(online, offline, state.suspects, report);
   report.durationMs = Date.now() - started;
   return { done: true, report };
+}
+
+/** Buckets a chunk of an integer key is digested in. */
+const BUCKETS = 64n;
+
+/**
+ * A chunk's rows (online) and the parts of it to compare row by row (none: equal). A chunk between two
+ * keys of a one-column integer key (the common case) is digested per bucket of key values
+ * (`key DIV width`, one grouped query a side: still digests only, about 64 per chunk), so a few
+ * differing rows cost the rows of their buckets, not the whole chunk. Other keys, and the open-ended
+ * first and last chunks, get one digest (count, XOR of CRC32s) and are compared whole when it differs.
+ */
+async function compareChunk(
+  online: Side,
+  offline: Side,
+  onlineWhere: Statement,
+  offlineWhere: Statement,
+  after: SqlRow | null,
+  upTo: SqlRow | null,
+): Promise<{ rows: number; ranges: [Statement, Statement][]; bytesRead: number }> {
+  const integerKey = (side: Side) =>
+    side.key.length === 1 &&
+    INTEGER_TYPES.has(side.table.columns.find((c) => c.name === side.key[0])?.dataType ?? '');
+  if (!after || !upTo || !integerKey(online) || !integerKey(offline)) {
+    const [a, b] = await Promise.all([chunkDigest(online, onlineWhere), chunkDigest(offline, offlineWhere)]);
+    return {
+      rows: Number(a.split(':')[0]),
+      ranges: a === b ? [] : [[onlineWhere, offlineWhere]],
+      bytesRead: a.length + b.length,
+    };
+  }
+  const [lo, hi] = [after, upTo].map((r) => BigInt(String(Object.values(r)[0])));
+  const width = ((hi as bigint) - (lo as bigint)) / BUCKETS + 1n;
+  const digests = async (side: Side, where: Statement) => {
+    const rows = await side.db.select(
+      `SELECT ${q(side.key[0] as string)} DIV CAST(? AS SIGNED) AS b, COUNT(*) AS n, BIT_XOR(CRC32(${rowImage(side)})) AS x FROM ${quoteTable(side.table.ref)} WHERE ${where.sql} GROUP BY b ORDER BY NULL`,
+      [String(width), ...where.params],
+    );
+    return new Map(rows.map((r) => [String(r.b), `${r.n}:${r.x}`]));
+  };
+  const [on, off] = await Promise.all([digests(online, onlineWhere), digests(offline, offlineWhere)]);
+  const differing = [...new Set([...on.keys(), ...off.keys()])].filter((b) => on.get(b) !== off.get(b));
+  // A bucket's key values: DIV truncates toward zero, so bucket 0 spans both signs.
+  const within = (side: Side, where: Statement, b: bigint): Statement => {
+    const first = b > 0n ? b * width : b < 0n ? b * width - width + 1n : -(width - 1n);
+    const last = b > 0n ? b * width + width - 1n : b < 0n ? b * width : width - 1n;
+    return {
+      sql: `(${where.sql}) AND ${q(side.key[0] as string)} BETWEEN ? AND ?`,
+      params: [...where.params, String(first), String(last)],
+    };
+  };
+  let rows = 0;
+  for (const digest of on.values()) rows += Number(digest.split(':')[0]);
+  return {
+    rows,
+    ranges: differing.map((text) => {
+      const b = BigInt(text);
+      return [within(online, onlineWhere, b), within(offline, offlineWhere, b)];
+    }),
+    bytesRead: (on.size + off.size) * 24,
+  };
 }
 
 function boundaryAfter(side: Side, after: SqlRow | null, size: number): Statement {
