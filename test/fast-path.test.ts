@@ -218,3 +218,45 @@ describe('pipelined statements', () => {
     expect(pipeCounts).toMatchObject({ inserted: 700, updated: 0, conflicts: 1, failed: 0 });
   });
 });
+
+describe('column names that are also JavaScript object keys', () => {
+  const names = `${src}_names`;
+
+  afterAll(async () => {
+    await off.query(`DROP DATABASE IF EXISTS \`${names}\``);
+  });
+
+  it('keeps `__proto__`, `constructor` and `toString` columns, through both paths and every format', async () => {
+    await off.query(`CREATE DATABASE \`${names}\``);
+    await off.query(
+      `CREATE TABLE \`${names}\`.t (id INT PRIMARY KEY, \`__proto__\` VARCHAR(8), \`constructor\` VARCHAR(8), \`toString\` VARCHAR(8))`,
+    );
+    const row = (id: number) =>
+      `{"id":${id},"__proto__":"p${id}","constructor":"c${id}","toString":"t${id}"}`;
+    const messages = [
+      `{"op":"c","source":{"db":"${src}","table":"t"},"before":null,"after":${row(1)}}`,
+      `{"op":"c","source":{"db":"${src}","table":"t"},"before":null,"after":${row(2)}}`,
+      `{"data":[${row(3)}],"database":"${src}","table":"t","isDdl":false,"type":"INSERT","pkNames":["id"]}`,
+      `{"database":"${src}","table":"t","type":"insert","ts":1,"data":${row(4)}}`,
+    ];
+    for (const fastPath of [true, false]) {
+      await off.query(`TRUNCATE TABLE \`${names}\`.t`);
+      const namesConfig = parseConfig({
+        databases: { offline: { role: 'offline', url: offlineUrl() } },
+        cdc: [{ topics: ['names'], target: 'offline', schemas: { [src]: names }, fastPath }],
+      });
+      const summary = await syncBatch(
+        mskEvent(messages.map((value) => ({ topic: 'names', value }))),
+        namesConfig,
+        () => 60_000,
+      );
+      expect(summary.deadLettered).toBe(0);
+      const [got] = await off.query(
+        `SELECT id, \`__proto__\` AS p, \`constructor\` AS c, \`toString\` AS s FROM \`${names}\`.t ORDER BY id`,
+      );
+      expect(got).toEqual(
+        [1, 2, 3, 4].map((id) => ({ id: String(id), p: `p${id}`, c: `c${id}`, s: `t${id}` })),
+      );
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { setOwn } from '../formats/json';
 import { coerceValue } from '../formats/values';
 import { keyString } from '../plan/keys';
 import type { ColumnInfo, RowChange, SqlRow, TableSchema, WireField, WireRow } from '../types';
@@ -51,7 +52,7 @@ export function materializeRow(
       continue;
     }
     if (column.generated || (only && !only.has(column.name))) continue;
-    out[column.name] = coerceValue(row[name] as WireField, column, change.format);
+    setOwn(out, column.name, coerceValue(row[name] as WireField, column, change.format));
   }
   return out;
 }
@@ -111,7 +112,7 @@ export function identityKeyOf(change: RowChange<WireRow>, table: TableSchema): s
       const column = table.columnsByName.get(c.toLowerCase());
       const field = Object.entries(row).find(([n]) => n.toLowerCase() === c.toLowerCase())?.[1];
       if (!column || !field || field.value.kind === 'null') return undefined;
-      key[c] = coerceValue(field, column, change.format);
+      setOwn(key, c, coerceValue(field, column, change.format));
     }
     return keyString(table, key, table.identity);
   } catch {

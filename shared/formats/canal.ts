@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, TypeHint, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, jsonNumber, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, setOwn, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 
@@ -49,7 +49,7 @@ function hintsOf(node: Obj): (column: string) => TypeHint {
 function rowOf(node: JsonNode | undefined, hint: (c: string) => TypeHint, what: string): WireRow {
   if (!isJsonObject(node)) throw new DecodeError(`Canal message has a ${what} entry that is not an object`);
   const row: WireRow = {};
-  for (const name in node) row[name] = { value: toWireValue(node[name]), hint: hint(name) };
+  for (const name in node) setOwn(row, name, { value: toWireValue(node[name]), hint: hint(name) });
   return row;
 }
 

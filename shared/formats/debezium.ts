@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, TypeHint, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, jsonNumber, parseJsonLossless, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, parseJsonLossless, setOwn, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 type Hints = Map<string, Extract<TypeHint, { format: 'debezium' }>>;
@@ -33,7 +33,7 @@ function rowOf(node: JsonNode | undefined, hints: Hints, what: string): WireRow 
   for (const name in node) {
     const hint = hints.get(name);
     const value = toWireValue(node[name]);
-    row[name] = hint ? { value, hint } : { value };
+    setOwn(row, name, hint ? { value, hint } : { value });
   }
   return row;
 }

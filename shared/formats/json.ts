@@ -125,6 +125,16 @@ function unmark(node: unknown): unknown {
   return obj;
 }
 
+/**
+ * `target[key] = value` as an own property whatever the key: a plain assignment of `__proto__` (a legal
+ * column name) would replace the object's prototype and the value would be lost.
+ */
+export function setOwn<R extends Record<string, unknown>>(target: R, key: string, value: R[string]): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else (target as Record<string, unknown>)[key] = value;
+}
+
 export function isJsonObject(node: unknown): node is { [k: string]: JsonNode } {
   return typeof node === 'object' && node !== null && !Array.isArray(node) && !isLosslessNumber(node);
 }

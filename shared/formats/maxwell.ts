@@ -1,6 +1,6 @@
 import type { DecodedEvent, SourcePosition, TableRef, WireRow } from '../types';
 import { DecodeError } from './errors';
-import { isJsonObject, type JsonNode, jsonNumber, toWireValue } from './json';
+import { isJsonObject, type JsonNode, jsonNumber, setOwn, toWireValue } from './json';
 
 type Obj = { [k: string]: JsonNode };
 
@@ -16,7 +16,7 @@ export function looksLikeMaxwell(node: Obj): boolean {
 function rowOf(node: JsonNode | undefined, what: string): WireRow {
   if (!isJsonObject(node)) throw new DecodeError(`Maxwell message has no "${what}" object`);
   const row: WireRow = {};
-  for (const name in node) row[name] = { value: toWireValue(node[name]), hint: HINT };
+  for (const name in node) setOwn(row, name, { value: toWireValue(node[name]), hint: HINT });
   return row;
 }
 

@@ -1,3 +1,4 @@
+import { setOwn } from '../formats/json';
 import type { ColumnInfo, SqlRow, SqlValue, TableSchema } from '../types';
 
 /**
@@ -61,7 +62,7 @@ export function hasAll(row: SqlRow, columns: readonly string[]): boolean {
 
 export function pick(row: SqlRow, columns: readonly string[]): SqlRow {
   const out: SqlRow = {};
-  for (const c of columns) out[c] = row[c] ?? null;
+  for (const c of columns) setOwn(out, c, row[c] ?? null);
   return out;
 }
 
