@@ -84,12 +84,21 @@ export class StatementPipeline {
   constructor(private readonly q: Querier) {}
 
   send(stmt: Statement, onDone: (result: ResultSetHeader) => void): void {
+    // Failures are kept, never rethrown here: a rejection nobody awaits yet would be an unhandled one.
     this.pending.push(
-      this.q.execute(stmt).then(onDone, (err: unknown) => {
-        // Kept, not rethrown: a rejection nobody awaits yet would be an unhandled one.
-        if (classifyError(err) === 'data') this.refused ??= err;
-        else this.failed ??= err;
-      }),
+      this.q.execute(stmt).then(
+        (result) => {
+          try {
+            onDone(result);
+          } catch (err) {
+            this.failed ??= err;
+          }
+        },
+        (err: unknown) => {
+          if (classifyError(err) === 'data') this.refused ??= err;
+          else this.failed ??= err;
+        },
+      ),
     );
   }
 
