@@ -617,7 +617,7 @@ async function benchVerify(): Promise<void> {
       `  ratio: verify at ${(floorMs / equal.ms).toFixed(2)}x the servers' floor, which is ${(copyMs / floorMs).toFixed(1)}x faster than the copy`,
     );
     console.log(
-      `  ratio: verify = ${(copyMs / equal.ms).toFixed(1)}x faster than the copy; ${(equal.r.rows.bytesRead / n).toFixed(2)} bytes read per row (digests and keys)`,
+      `  ratio: verify = ${(copyMs / equal.ms).toFixed(1)}x faster than the copy; ${(equal.r.rows.bytesRead / 1024).toFixed(1)} KiB read in all, ${(equal.r.rows.bytesRead / n).toFixed(4)} bytes per row (digests and keys; 100 rows differing: ${(drifted.r.rows.bytesRead / 1024).toFixed(1)} KiB)`,
     );
     await closeAllDatabases();
   } finally {
