@@ -181,7 +181,7 @@ describe('serverless package', () => {
       Environment: {
         Variables: {
           SYNC_CONFIG: expect.stringMatching(/^\.build-config\/[0-9a-f]{16}\/sync\.config\.json$/),
-          POWERTOOLS_SERVICE_NAME: 'cdc-mirror-test',
+          POWERTOOLS_SERVICE_NAME: 'cdc-mirror-test-dev',
           POWERTOOLS_METRICS_NAMESPACE: 'cdc-mirror',
           NODE_OPTIONS: '--enable-source-maps',
         },
@@ -304,7 +304,8 @@ describe('serverless package', () => {
         DEPTH_ALARM,
       ].sort(),
     );
-    const service = [{ Name: 'service', Value: 'cdc-mirror-test' }];
+    // Stage-qualified, as serverless.yml sets POWERTOOLS_SERVICE_NAME: one stage never alarms on another's metrics.
+    const service = [{ Name: 'service', Value: 'cdc-mirror-test-dev' }];
     const fn = (id: string) => [{ Name: 'FunctionName', Value: { Ref: id } }];
     const expected: Record<string, Record<string, unknown>> = {
       ReplicationLagAlarm: {
@@ -415,7 +416,7 @@ describe('serverless package', () => {
     expect(
       metrics
         .filter((m) => m[0] === 'cdc-mirror')
-        .every((m) => m[2] === 'service' && m[3] === 'cdc-mirror-test'),
+        .every((m) => m[2] === 'service' && m[3] === 'cdc-mirror-test-dev'),
     ).toBe(true);
     const alarmWidget = body.widgets.find((w) => w.type === 'alarm');
     expect(alarmWidget?.properties.alarms).toHaveLength(Object.keys(alarmsOf(template)).length);

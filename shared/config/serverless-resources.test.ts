@@ -496,7 +496,7 @@ describe('alarms and dashboard', () => {
   const ours = (metric: string) => ({
     Namespace: 'cdc-mirror',
     MetricName: metric,
-    Dimensions: [{ Name: 'service', Value: 'svc' }],
+    Dimensions: [{ Name: 'service', Value: `svc-\${sls:stage}` }],
   });
   const lambda = (metric: string, id: string) => ({
     Namespace: 'AWS/Lambda',
@@ -645,7 +645,7 @@ describe('alarms and dashboard', () => {
     const metricNames = (widgets: Widget[]) =>
       new Set(widgets.flatMap((w) => (w.properties.metrics ?? []).map((m) => `${m[0]}/${m[1]}`)));
 
-    it('one dashboard, its body a JSON string for Fn::Sub that references only the region, functions and alarms', () => {
+    it('one dashboard, its body a JSON string for Fn::Sub that references only the region, functions and alarms (and the stage, which serverless resolves first)', () => {
       const cdc = [{ ...polled[0], retry: { onFailureDestination: DLQ } }];
       const { Dashboard } = dashboardResources(cfg({ cdc })) as { Dashboard: Resource };
       expect(Dashboard.Type).toBe('AWS::CloudWatch::Dashboard');
@@ -656,6 +656,7 @@ describe('alarms and dashboard', () => {
       expect(refs).toEqual(
         new Set([
           'AWS::Region',
+          'sls:stage',
           'CdcSyncLambdaFunction',
           'ManualSyncLambdaFunction',
           ...Object.keys(alarms({ cdc })).map((id) => `${id}.Arn`),
@@ -690,7 +691,7 @@ describe('alarms and dashboard', () => {
       const ours = body({})
         .widgets.flatMap((w) => w.properties.metrics ?? [])
         .filter((m) => m[0] === 'cdc-mirror');
-      expect(ours.every((m) => m[2] === 'service' && m[3] === 'svc')).toBe(true);
+      expect(ours.every((m) => m[2] === 'service' && m[3] === `svc-\${sls:stage}`)).toBe(true);
     });
 
     it('lays the widgets out on the 24-column grid without overlap', () => {

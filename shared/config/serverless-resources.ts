@@ -311,9 +311,10 @@ export function vpcConfig(config: SyncConfig): Json | null {
 export const METRICS_NAMESPACE = 'cdc-mirror';
 /**
  * The dimension Powertools Metrics adds to every metric: `service`, valued POWERTOOLS_SERVICE_NAME, which
- * serverless.yml sets to the service name (not stage-qualified).
+ * serverless.yml sets to `<service>-<stage>`, so that one stage's alarms never fire on another's metrics.
  */
 const SERVICE_DIMENSION = 'service';
+const metricsService = (config: SyncConfig) => `${config.service}-\${sls:stage}`;
 /** Every alarm and the dashboard look at 5-minute periods. */
 const PERIOD_SECONDS = 300;
 /** Sustained lag: periods that must all breach (3 × 5 minutes). */
@@ -374,7 +375,7 @@ export function alarmResources(config: SyncConfig): Record<string, Json> {
   const a = config.alarms;
   if (!a.enabled) return {};
   const prefix = `${config.service}-\${sls:stage}`;
-  const service = [{ Name: SERVICE_DIMENSION, Value: config.service }];
+  const service = [{ Name: SERVICE_DIMENSION, Value: metricsService(config) }];
   const alarms: Record<string, Alarm> = {};
 
   // Replication lag and dead letters come from cdcSync's batches: without a Kafka trigger there are none.
@@ -542,7 +543,7 @@ export function dashboardBody(config: SyncConfig): Json {
     METRICS_NAMESPACE,
     metric,
     SERVICE_DIMENSION,
-    config.service,
+    metricsService(config),
     ...(Object.keys(extra).length ? [extra] : []),
   ];
   const lambda = (metric: string, label: string, stat?: string): MetricRow[] =>
