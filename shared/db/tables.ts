@@ -116,3 +116,21 @@ export const claimFence = (claim: number | undefined) =>
 export class RunSuperseded extends Error {
   override name = 'RunSuperseded';
 }
+
+/**
+ * JSON for our own tables that keeps bytes as bytes (keys and cursors may be binary): a Buffer anywhere is
+ * stored as `{"$hex": "…"}` and read back as a Buffer.
+ */
+export const storeJson = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer'
+      ? { $hex: Buffer.from((x as { data: number[] }).data).toString('hex') }
+      : x,
+  );
+
+export const loadJson = (text: string): unknown =>
+  JSON.parse(text, (_k, x: unknown) =>
+    x && typeof x === 'object' && typeof (x as { $hex?: unknown }).$hex === 'string'
+      ? Buffer.from((x as { $hex: string }).$hex, 'hex')
+      : x,
+  );

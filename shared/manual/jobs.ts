@@ -6,8 +6,10 @@ import {
   claimFence,
   claimRun,
   ensureTable,
+  loadJson,
   RunSuperseded,
   selectOrEmpty,
+  storeJson,
   utcNow,
 } from '../db/tables';
 import type { SqlRow, SqlValue } from '../types';
@@ -97,23 +99,19 @@ export function ensureJobsTable(target: OfflineTarget): Promise<void> {
 
 /** A keyset cursor as JSON: bytes are tagged so a Buffer comes back as a Buffer. */
 export function encodeCursor(row: SqlRow | null): string | null {
-  if (!row) return null;
-  return JSON.stringify(
-    Object.fromEntries(
-      Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? { hex: v.toString('hex') } : v]),
-    ),
-  );
+  return row ? storeJson(row) : null;
 }
 
 export function decodeCursor(text: string | null): SqlRow | null {
   if (!text) return null;
-  const doc = JSON.parse(text) as Record<string, string | null | { hex: string }>;
+  const doc = loadJson(text) as Record<string, SqlValue | { hex: string }>;
+  // Cursors stored by earlier releases wrote bytes as `{"hex": "…"}`.
   return Object.fromEntries(
     Object.entries(doc).map(([k, v]) => [
       k,
-      v !== null && typeof v === 'object' ? Buffer.from(v.hex, 'hex') : v,
+      v !== null && typeof v === 'object' && !Buffer.isBuffer(v) ? Buffer.from(v.hex, 'hex') : v,
     ]),
-  );
+  ) as SqlRow;
 }
 
 export type NewJob = Pick<

@@ -6,8 +6,10 @@ import {
   claimFence,
   claimRun,
   ensureTable,
+  loadJson,
   RunSuperseded,
   selectOrEmpty,
+  storeJson,
   utcNow,
 } from '../db/tables';
 
@@ -68,21 +70,6 @@ export interface VerifyRun {
   repairedAt: string | null;
   repair: Record<string, unknown> | null;
 }
-
-/** JSON that keeps bytes as bytes (keys may be binary): `{"$hex": "…"}` on disk. */
-export const storeJson = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && (x as { type?: string }).type === 'Buffer'
-      ? { $hex: Buffer.from((x as { data: number[] }).data).toString('hex') }
-      : x,
-  );
-
-export const loadJson = (text: string): unknown =>
-  JSON.parse(text, (_k, x: unknown) =>
-    x && typeof x === 'object' && typeof (x as { $hex?: unknown }).$hex === 'string'
-      ? Buffer.from((x as { $hex: string }).$hex, 'hex')
-      : x,
-  );
 
 export async function createVerifyRun(
   db: OfflineTarget,
