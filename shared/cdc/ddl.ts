@@ -1,5 +1,5 @@
 // The MySQL-only build (the all-dialect one is ten times larger); MariaDB DDL is read with the same grammar.
-import { Parser } from 'node-sql-parser/build/mysql';
+import type { Parser } from 'node-sql-parser/build/mysql';
 import type { TableRef } from '../types';
 
 /**
@@ -18,7 +18,17 @@ export class DdlRefusedError extends Error {
 /** Engines that keep their rows in this server's own files. */
 const LOCAL_ENGINES = new Set(['innodb', 'myisam', 'aria', 'memory', 'heap', 'rocksdb', 'csv', 'archive']);
 
-const parser = new Parser();
+let parser: Parser | undefined;
+
+/** The SQL parser, loaded on the first DDL: most batches carry none, and it is a tenth of a cold start. */
+function sqlParser(): Parser {
+  if (!parser) {
+    const { Parser: SqlParser } =
+      require('node-sql-parser/build/mysql') as typeof import('node-sql-parser/build/mysql');
+    parser = new SqlParser();
+  }
+  return parser;
+}
 
 type Node = Record<string, unknown>;
 interface Ref {
@@ -36,7 +46,7 @@ function keywordText(sql: string): string {
 
 function parse(sql: string): Node[] {
   try {
-    const ast = parser.astify(sql, { database: 'MySQL' });
+    const ast = sqlParser().astify(sql, { database: 'MySQL' });
     return (Array.isArray(ast) ? ast : [ast]) as unknown as Node[];
   } catch (err) {
     throw new DdlRefusedError(
