@@ -241,9 +241,11 @@ export class TableWriter {
   ): Promise<void> | undefined {
     const key = this.requireKey(after, position);
     if (key === undefined) return;
-    const loose = before
-      ? [...looseKeys(this.table, after), ...looseKeys(this.table, before)]
-      : looseKeys(this.table, after);
+    // A before image whose key values are the after image's adds no key (the common update).
+    const loose =
+      before && keyValuesChanged(before, after)
+        ? [...looseKeys(this.table, after), ...looseKeys(this.table, before)]
+        : looseKeys(this.table, after);
     const queue = () => {
       const pending = this.upserts.get(key);
       if (pending) {
@@ -488,4 +490,16 @@ export class TableWriter {
 /** Each pending entry by its row object: the assembler hands back the rows of each statement it cut. */
 function entriesByRow(entries: readonly PendingUpsert[]): Map<SqlRow, PendingUpsert> {
   return new Map(entries.map((e) => [e.row, e]));
+}
+
+/** Does the before image (key columns only, see materialize) hold a value the after image does not? */
+function keyValuesChanged(before: SqlRow, after: SqlRow): boolean {
+  for (const c in before) {
+    const b = before[c];
+    const a = after[c];
+    if (b === a) continue;
+    if (Buffer.isBuffer(b) && Buffer.isBuffer(a) && b.equals(a)) continue;
+    return true;
+  }
+  return false;
 }
