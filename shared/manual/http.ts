@@ -41,8 +41,10 @@ import {
 } from './sync';
 import { WEB_PAGE } from './web-page';
 
-/** What the manual-sync function sends itself to go on with a job or a verification. */
-/** `invocation`: the sender's claim on the run (see claimRun); a second delivery finds it taken. */
+/**
+ * What the manual-sync function sends itself to go on with a job or a verification. `invocation`: the
+ * sender's claim on the run (see claimRun); a second delivery finds it taken.
+ */
 export type ContinueEvent =
   | { cdcMirrorContinueJob: string; target: string; invocation?: number }
   | { cdcMirrorContinueVerify: string; target: string; invocation?: number };

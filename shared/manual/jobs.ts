@@ -175,7 +175,6 @@ export async function updateJob(
     cursor?: SqlRow | null;
     error?: string | null;
     failedKey?: Record<string, SqlValue> | null;
-    invocation?: boolean;
     /** Change the job only while it is running (a cancel in between wins). */
     onlyIfRunning?: boolean;
     /**
@@ -212,7 +211,6 @@ export async function updateJob(
     sets.push('failed_key = ?');
     params.push(encodeCursor(change.failedKey));
   }
-  if (change.invocation) sets.push('invocations = invocations + 1');
   const fence = claimFence(change.fence);
   params.push(jobId, ...fence.params);
   const result = await q.execute({

@@ -289,7 +289,7 @@ async function scanChunk(
     ? rangeWhere(offline, rekeyOrNull(after, offline.key), rekey(upTo, offline.key))
     : openRange(offline, rekeyOrNull(after, offline.key));
   state.chunks += 1;
-  const bucketsFirst = state.chunks > 1 && state.lastDiffered === true;
+  const bucketsFirst = state.lastDiffered === true;
   const chunk = await compareChunk(online, offline, onlineWhere, offlineWhere, after, upTo, bucketsFirst);
   state.lastDiffered = chunk.ranges.length > 0;
   state.rows += chunk.rows;

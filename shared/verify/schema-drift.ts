@@ -242,7 +242,6 @@ const BLOB_BYTES: Record<string, number> = {
   mediumblob: 16_777_215,
   longblob: 4_294_967_295,
 };
-const SPATIAL = GEOMETRY_TYPES;
 const TEMPORAL = new Set(['date', 'datetime', 'timestamp', 'time', 'year']);
 const NUMERIC = new Set([...Object.keys(INT_BITS), 'decimal', 'float', 'double', 'bit', 'year']);
 
@@ -257,7 +256,7 @@ function familyOf(t: SqlType): Family | null {
   if (t.base === 'binary' || t.base === 'varbinary' || t.base in BLOB_BYTES) return 'binary';
   if (TEMPORAL.has(t.base)) return 'temporal';
   if (t.base === 'enum' || t.base === 'set') return 'enum';
-  if (SPATIAL.has(t.base)) return 'spatial';
+  if (GEOMETRY_TYPES.has(t.base)) return 'spatial';
   return null;
 }
 
