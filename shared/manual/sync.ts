@@ -56,6 +56,16 @@ export class ManualSyncError extends Error {
   }
 }
 
+/** A table the request names is missing on one side (404, as any ManualSyncError 'not-found'). */
+export class TableMissingError extends ManualSyncError {
+  constructor(
+    readonly side: 'online' | 'offline',
+    ref: TableRef,
+  ) {
+    super('not-found', `table ${tableName(ref)} does not exist on the ${side} database`);
+  }
+}
+
 export const syncRequestSchema = z.strictObject({
   source: z.string().check(z.minLength(1)),
   table: z.string().check(z.regex(/^[^.\s`]+\.[^.\s`]+$/, 'a "schema.table" name')),
@@ -144,18 +154,13 @@ export function findEntry(config: SyncConfig, source: string, ref: TableRef): Ma
 async function schemaOr404(
   db: OnlineDatabase | OfflineTarget,
   ref: TableRef,
-  side: string,
+  side: 'online' | 'offline',
   ttlMs: number,
 ): Promise<TableSchema> {
   try {
     return await getTableSchema(db, db, ref, ttlMs);
   } catch (err) {
-    if ((err as Error).name === 'TableNotFoundError') {
-      throw new ManualSyncError(
-        'not-found',
-        `table ${tableName(ref)} does not exist on the ${side} database`,
-      );
-    }
+    if ((err as Error).name === 'TableNotFoundError') throw new TableMissingError(side, ref);
     throw err;
   }
 }

@@ -15,6 +15,7 @@ import {
   type Prepared,
   parseRef,
   prepare,
+  TableMissingError,
 } from '../manual/sync';
 import { logger, MetricUnit, metrics } from '../observability';
 import type { SqlValue, TableSchema } from '../types';
@@ -160,7 +161,7 @@ export async function startVerify(
   } catch (err) {
     // A table online that offline lacks: there are no rows to compare, but the schema report says so
     // and gives the CREATE TABLE that would add it.
-    if (err instanceof ManualSyncError && err.kind === 'not-found' && /offline database/.test(err.message))
+    if (err instanceof TableMissingError && err.side === 'offline')
       return { statusCode: 200, body: await missingOffline(req.source, req.table, ctx.config) };
     throw err;
   }
