@@ -1,5 +1,11 @@
 /** The shapes of docs/http-api.md, as the console reads them (every field optional where a route may be older). */
 
+// The server's own declarations where the JSON carries them as they are (type-only: nothing of the server
+// is bundled into the console).
+import type { JobCounts, JobStatus } from '../shared/manual/jobs';
+
+export type { JobStatus };
+
 /** Values travel as text: numbers keep their exact digits, bytes are "0x…", NULL is null. */
 export type SqlValue = string | number | boolean | null;
 export type Key = Record<string, SqlValue>;
@@ -74,9 +80,7 @@ export interface DryRun {
   durationMs?: number;
 }
 
-export type JobStatus = 'running' | 'succeeded' | 'failed' | 'refused' | 'cancelled';
-
-export interface JobView {
+export interface JobView extends JobCounts {
   jobId: string;
   status: JobStatus;
   stale?: boolean;
@@ -89,12 +93,6 @@ export interface JobView {
   mode?: string;
   dryRun?: boolean;
   limit?: number;
-  matched: number;
-  processed: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  conflicts: number;
   rowsPerSecond?: number | null;
   etaSeconds?: number | null;
   error?: string | null;

@@ -1,3 +1,4 @@
+import type { DeadLetterView } from '../../web/types';
 import { expectOk } from '../api';
 import { EXIT, type ExitCode, usage } from '../exit';
 import { clean, cut, table } from '../format';
@@ -17,19 +18,8 @@ Options:
   --limit N            at most N (1 to 1000, default 100)
   --after-id ID        the page after this id`;
 
-interface DeadLetter {
-  id: string;
-  topic?: string;
-  partition?: number;
-  offset?: string;
-  rowIndex?: number;
-  table?: string | null;
-  errorClass?: string;
-  error?: string;
-  status?: string;
-  attempts?: number;
-  lastSeen?: string;
-}
+/** A dead letter as `GET /dead-letters` shows it; every field but the id may be missing from an older API. */
+type DeadLetter = Partial<Omit<DeadLetterView, 'id'>> & { id: string };
 
 const ID = /^\d{1,20}$/;
 
