@@ -5,11 +5,13 @@ import type { SyncConfig } from '../shared/config/schema';
 import { closeAllDatabases } from '../shared/db/connection';
 import { getWriteTarget } from '../shared/db/guard';
 import { RunSuperseded } from '../shared/db/tables';
+import { handleContinuation } from '../shared/manual/http';
 import { claimJob, getJob, updateJob } from '../shared/manual/jobs';
 import { continueManualSync, type SyncContext, startManualSync } from '../shared/manual/sync';
 import { getVerifyRun } from '../shared/verify/runs';
 import { continueVerify, startVerify, type VerifyContext } from '../shared/verify/service';
 import { offlineUrl, onlineUrl, rawConnection, uniqueSchema } from './support/env';
+import { lambdaContext } from './support/kafka';
 
 /**
  * A long job or verification goes on by invoking itself; Lambda may deliver such an asynchronous
@@ -154,6 +156,32 @@ describe('a manual-sync job continued by its own invocations', () => {
       const next = sent.shift() as Sent;
       await continueManualSync(next.id, next.target, sync, next.invocation);
     }
+    expect(await getJob(target, jobId)).toMatchObject({ status: 'succeeded', processed: ROWS });
+  });
+});
+
+describe('a continuation event as the function receives it', () => {
+  it.each([
+    ['a claim that is not a number', 'two'],
+    ['a negative claim', -3],
+    ['a fractional claim', 1.5],
+  ])('with %s, claims without the check and goes on to the same rows', async (_what, invocation) => {
+    await offline.query(`TRUNCATE TABLE \`${dst}\`.t`);
+    const sent: Sent[] = [];
+    const { sync } = contexts(sent);
+    const first = await startManualSync(
+      { source: 'on', table: `${src}.t`, where: 'id > 0', dryRun: false },
+      sync,
+    );
+    const jobId = String(first.body.jobId);
+    const event = { cdcMirrorContinueJob: jobId, target: 'off', invocation } as unknown as Parameters<
+      typeof handleContinuation
+    >[0];
+    await handleContinuation(event, lambdaContext(), config);
+    // Locally the rest goes on in this process, one invocation after another.
+    const target = await getWriteTarget('off', config);
+    for (let i = 0; i < 200 && (await getJob(target, jobId))?.status === 'running'; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(await getJob(target, jobId)).toMatchObject({ status: 'succeeded', processed: ROWS });
   });
 });
