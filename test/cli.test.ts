@@ -568,10 +568,15 @@ describe('cdc-mirror --api (the handler served over HTTP, bearer token)', () => 
     expect(cancelled.stderr).toBe('');
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toMatch(new RegExp(`Job ${jobId} cancelled after \\d+ of 2000 rows\\.`));
-    await vi.waitFor(async () => {
-      const { status } = JSON.parse((await cli(remote('jobs', jobId, '--json'))).stdout);
-      expect(status).toBe('cancelled');
-    });
+    // Each try starts the CLI as a process (about a second on a loaded machine): vi.waitFor's default of
+    // one second in all could time out before a single answer.
+    await vi.waitFor(
+      async () => {
+        const { status } = JSON.parse((await cli(remote('jobs', jobId, '--json'))).stdout);
+        expect(status).toBe('cancelled');
+      },
+      { timeout: 20_000, interval: 100 },
+    );
     const watchCancelled = await cli(remote('jobs', '--watch', jobId));
     expect(watchCancelled.code).toBe(1);
     expect(watchCancelled.stderr).toMatch(/was cancelled after \d+ of 2000 rows/);
